@@ -1,0 +1,77 @@
+from decimal import Decimal
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+from .crypto import EncryptedTextField
+
+DECIMAL = {"max_digits": 38, "decimal_places": 18}
+
+
+def canonical_symbol(market_symbol: str) -> str:
+    """`BTC/USDT:USDT` -> `BTC/USDT`, so spot and linear perpetual positions net together."""
+    return market_symbol.split(":", 1)[0]
+
+
+class ExchangeAccount(models.Model):
+    """One set of API credentials on one exchange and market type."""
+
+    class MarketType(models.TextChoices):
+        SPOT = "spot", "spot"
+        SWAP = "swap", "swap (perpetual)"
+
+    name = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", "letters, digits, _ . - only")],
+    )
+    ccxt_id = models.CharField("ccxt exchange id", max_length=32)
+    market_type = models.CharField(max_length=8, choices=MarketType.choices, default=MarketType.SPOT)
+    api_key = EncryptedTextField(blank=True, default="")
+    api_secret = EncryptedTextField(blank=True, default="")
+    base_url = models.URLField(
+        "API base URL", blank=True, default="", help_text="Empty for the real exchange; set to point ccxt elsewhere."
+    )
+    enabled = models.BooleanField(default=True)
+    symbols = models.JSONField(default=list, blank=True, help_text="Symbols to track, e.g. [\"BTC/USDT\"].")
+    backfill_since = models.DateTimeField(null=True, blank=True, help_text="Where a first sync starts.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<ExchangeAccount {self.name} ({self.ccxt_id} {self.market_type})>"
+
+
+class Market(models.Model):
+    """A market's facts the arithmetic needs, as the exchange describes it (kept from `load_markets`)."""
+
+    account = models.ForeignKey(ExchangeAccount, on_delete=models.CASCADE, related_name="markets")
+    symbol = models.CharField(max_length=32, help_text="Canonical BASE/QUOTE.")
+    market_symbol = models.CharField(max_length=64, help_text="ccxt's full symbol, e.g. BTC/USDT:USDT.")
+    base = models.CharField(max_length=16)
+    quote = models.CharField(max_length=16)
+    contract_size = models.DecimalField(**DECIMAL, default=Decimal(1))
+    amount_step = models.DecimalField(**DECIMAL, default=Decimal(0), help_text="Dust threshold.")
+    price_step = models.DecimalField(**DECIMAL, default=Decimal(0))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "market_symbol"], name="market_unique_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account.name} {self.market_symbol}"
+
+
+class BotInstance(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+    account = models.ForeignKey(ExchangeAccount, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class PositionsConfig(AppConfig):
+    name = "positions"
+    verbose_name = "Positions"
+
+    def ready(self):
+        from trades.signals import trades_inserted
+
+        from . import receivers
+
+        trades_inserted.connect(receivers.fold_inserted_trades, dispatch_uid="positions.fold_inserted_trades")

@@ -1,0 +1,35 @@
+"""What happens after a transaction that changed positions commits."""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+POSITIONS_GROUP = "positions"
+
+
+def positions_changed(books) -> None:
+    from .repository import invalidate_cached_positions
+
+    invalidate_cached_positions(books)
+    broadcast_positions_changed(books)
+
+
+def broadcast_positions_changed(books) -> None:
+    """Tell operator pages which books changed. A page that misses this refreshes on reconnect, so a
+    channel layer that is down costs liveness, never data: log it and carry on."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {
+        "type": "positions.changed",
+        "books": [{"exchange_id": b.exchange_id, "bot_instance_id": b.bot_instance_id, "symbol": b.symbol} for b in books],
+    }
+    try:
+        async_to_sync(layer.group_send)(POSITIONS_GROUP, message)
+    except Exception:
+        logger.warning("could not broadcast position changes", exc_info=True)

@@ -1,0 +1,210 @@
+"""The position arithmetic of DESIGN.md as pure functions over Decimals. Knows nothing of storage.
+
+A trade becomes `Deltas` (the real changes of the base and quote balances, fees included); a sorted
+run of them folds into `PositionState`s. A position opens on the first trade from flat, sums deltas and
+fees while it is open, and closes when `p1` returns to zero within the market's amount step. A trade
+that takes `p1` across zero is split: the closing part moves `p1` exactly to zero, the quote amount and
+the fees go pro rata (rounded to 18 places), and the opening part takes the remainder.
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+
+ZERO = Decimal(0)
+STORED_PLACES = Decimal("1e-18")
+AVG_PRICE_PLACES = Decimal("1e-10")
+EXACT = decimal.Context(prec=80, rounding=decimal.ROUND_HALF_EVEN)
+
+LONG, SHORT, NONE = "long", "short", "none"
+
+
+def fold_order_key(timestamp: datetime, trade_id: str) -> tuple:
+    """Trades fold by time, then by exchange id: numeric ids as numbers, others as text."""
+    return (timestamp, len(trade_id), trade_id)
+
+
+@dataclass(frozen=True)
+class Deltas:
+    p1_delta: Decimal
+    p2_delta: Decimal
+    p1_fee: Decimal = ZERO
+    p2_fee: Decimal = ZERO
+    other_fees: dict[str, Decimal] = field(default_factory=dict)
+
+
+def trade_deltas(
+    *,
+    side: str,
+    amount: Decimal,
+    cost: Decimal,
+    base: str,
+    quote: str,
+    contract_size: Decimal = Decimal(1),
+    fee_cost: Decimal = ZERO,
+    fee_currency: str = "",
+) -> Deltas:
+    """The balance changes one trade makes. `amount` is in contracts; `cost` in the quote coin."""
+    if side not in ("buy", "sell"):
+        raise ValueError(f"side must be buy or sell, not {side!r}")
+    base_amount = amount * contract_size
+    p1_delta, p2_delta = (base_amount, -cost) if side == "buy" else (-base_amount, cost)
+    if not fee_cost:
+        return Deltas(p1_delta, p2_delta)
+    if fee_currency == base:
+        return Deltas(p1_delta - fee_cost, p2_delta, p1_fee=fee_cost)
+    if fee_currency == quote:
+        return Deltas(p1_delta, p2_delta - fee_cost, p2_fee=fee_cost)
+    return Deltas(p1_delta, p2_delta, other_fees={fee_currency: fee_cost})
+
+
+@dataclass(frozen=True)
+class Fill:
+    """A trade as the fold sees it."""
+
+    trade_id: str
+    timestamp: datetime
+    deltas: Deltas
+
+    @property
+    def order_key(self) -> tuple:
+        return fold_order_key(self.timestamp, self.trade_id)
+
+
+@dataclass
+class PositionState:
+    p1: Decimal = ZERO
+    p2: Decimal = ZERO
+    p1_fee: Decimal = ZERO
+    p2_fee: Decimal = ZERO
+    other_fees: dict[str, Decimal] = field(default_factory=dict)
+    side: str = NONE
+    is_open: bool = True
+    entry_time: datetime | None = None
+    last_update_time: datetime | None = None
+    closed_time: datetime | None = None
+    first_trade_id: str = ""
+    last_trade_id: str = ""
+    trade_count: int = 0
+
+    @property
+    def size(self) -> Decimal:
+        return abs(self.p1)
+
+    @property
+    def avg_price(self) -> Decimal | None:
+        """Break-even price of what is held, quote fees excluded; none once closed."""
+        if not self.is_open or not self.p1:
+            return None
+        return EXACT.divide(-(self.p2 + self.p2_fee), self.p1).quantize(AVG_PRICE_PLACES, context=EXACT)
+
+    @property
+    def realized_pnl(self) -> Decimal | None:
+        return None if self.is_open else self.p2
+
+    def pnl_at(self, mark_price: Decimal) -> Decimal:
+        return self.p2 + self.p1 * mark_price
+
+    @property
+    def last_order_key(self) -> tuple | None:
+        if self.last_update_time is None:
+            return None
+        return fold_order_key(self.last_update_time, self.last_trade_id)
+
+
+def is_dust(p1: Decimal, amount_step: Decimal) -> bool:
+    return abs(p1) < amount_step if amount_step else p1 == 0
+
+
+def _side_of(p1: Decimal) -> str:
+    return LONG if p1 > 0 else SHORT if p1 < 0 else NONE
+
+
+def _add_fees(into: dict[str, Decimal], more: dict[str, Decimal]) -> dict[str, Decimal]:
+    merged = dict(into)
+    for coin, cost in more.items():
+        merged[coin] = merged.get(coin, ZERO) + cost
+    return merged
+
+
+def _pro_rata(value: Decimal, numerator: Decimal, denominator: Decimal) -> Decimal:
+    return EXACT.divide(EXACT.multiply(value, numerator), denominator).quantize(STORED_PLACES, context=EXACT)
+
+
+def split_deltas(deltas: Deltas, closing_p1: Decimal) -> tuple[Deltas, Deltas]:
+    """Split a trade at `closing_p1` (the part of `p1_delta` that brings the position to zero).
+
+    The parts sum exactly to the trade: each quote-side figure of the closing part is rounded to 18
+    places, and the opening part is the remainder.
+    """
+    share = lambda value: _pro_rata(value, closing_p1, deltas.p1_delta)  # noqa: E731
+    closing = Deltas(
+        p1_delta=closing_p1,
+        p2_delta=share(deltas.p2_delta),
+        p1_fee=share(deltas.p1_fee),
+        p2_fee=share(deltas.p2_fee),
+        other_fees={coin: share(cost) for coin, cost in deltas.other_fees.items()},
+    )
+    opening = Deltas(
+        p1_delta=deltas.p1_delta - closing.p1_delta,
+        p2_delta=deltas.p2_delta - closing.p2_delta,
+        p1_fee=deltas.p1_fee - closing.p1_fee,
+        p2_fee=deltas.p2_fee - closing.p2_fee,
+        other_fees={coin: cost - closing.other_fees[coin] for coin, cost in deltas.other_fees.items()},
+    )
+    return closing, opening
+
+
+def _open_with(fill: Fill, deltas: Deltas, amount_step: Decimal) -> PositionState:
+    return _add(
+        PositionState(entry_time=fill.timestamp, first_trade_id=fill.trade_id), fill, deltas, amount_step
+    )
+
+
+def _add(state: PositionState, fill: Fill, deltas: Deltas, amount_step: Decimal) -> PositionState:
+    p1 = state.p1 + deltas.p1_delta
+    closes = is_dust(p1, amount_step)
+    return replace(
+        state,
+        p1=p1,
+        p2=state.p2 + deltas.p2_delta,
+        p1_fee=state.p1_fee + deltas.p1_fee,
+        p2_fee=state.p2_fee + deltas.p2_fee,
+        other_fees=_add_fees(state.other_fees, deltas.other_fees),
+        side=state.side if closes and state.side != NONE else _side_of(p1),
+        is_open=not closes,
+        last_update_time=fill.timestamp,
+        closed_time=fill.timestamp if closes else None,
+        last_trade_id=fill.trade_id,
+        trade_count=state.trade_count + 1,
+    )
+
+
+def apply_fill(state: PositionState | None, fill: Fill, amount_step: Decimal = ZERO) -> list[PositionState]:
+    """Fold one trade into the open position (or none). Returns the positions it touched, oldest first:
+    the updated one, or a closed one and the one the rest of a crossing trade opened."""
+    if state is None or not state.is_open:
+        return [_open_with(fill, fill.deltas, amount_step)]
+    after = state.p1 + fill.deltas.p1_delta
+    crosses = (state.p1 > 0 > after or state.p1 < 0 < after) and not is_dust(after, amount_step)
+    if not crosses:
+        return [_add(state, fill, fill.deltas, amount_step)]
+    closing, opening = split_deltas(fill.deltas, -state.p1)
+    return [_add(state, fill, closing, amount_step), _open_with(fill, opening, amount_step)]
+
+
+def fold_fills(
+    fills: list[Fill], amount_step: Decimal = ZERO, start: PositionState | None = None
+) -> list[PositionState]:
+    """Fold trades, already in fold order, onto `start` (the open position, or none).
+
+    Returns every position touched, oldest first: closed ones, then the open one if any.
+    """
+    positions: list[PositionState] = [start] if start is not None else []
+    for fill in fills:
+        current = positions.pop() if positions and positions[-1].is_open else None
+        positions.extend(apply_fill(current, fill, amount_step))
+    return positions

@@ -1,0 +1,55 @@
+from django.db import models
+from django.db.models import Q
+
+from exchanges.models import DECIMAL, BotInstance, ExchangeAccount
+
+
+class Position(models.Model):
+    """What positions.fold computed for one (account, bot instance, symbol), stored as it returned it.
+
+    Open while `p1` is away from zero; closed positions stay as history. Its trades are those of the
+    same account, bot instance and symbol from `first_trade_id` to `last_trade_id` in fold order.
+    """
+
+    class Side(models.TextChoices):
+        LONG = "long"
+        SHORT = "short"
+        NONE = "none"
+
+    exchange = models.ForeignKey(ExchangeAccount, on_delete=models.PROTECT, related_name="positions")
+    bot_instance = models.ForeignKey(BotInstance, null=True, blank=True, on_delete=models.SET_NULL)
+    symbol = models.CharField(max_length=32, help_text="Canonical BASE/QUOTE.")
+    p1 = models.DecimalField(**DECIMAL, default=0, help_text="Base held: the sum of p1_delta.")
+    p2 = models.DecimalField(**DECIMAL, default=0, help_text="Quote spent or received: the sum of p2_delta.")
+    p1_fee = models.DecimalField(**DECIMAL, default=0)
+    p2_fee = models.DecimalField(**DECIMAL, default=0)
+    other_fees = models.JSONField(default=dict, blank=True, help_text="Fees in other coins: {coin: decimal string}.")
+    avg_price = models.DecimalField(**DECIMAL, null=True, blank=True)
+    size = models.DecimalField(**DECIMAL, default=0)
+    side = models.CharField(max_length=5, choices=Side.choices, default=Side.NONE)
+    is_open = models.BooleanField(default=True)
+    entry_time = models.DateTimeField()
+    last_update_time = models.DateTimeField()
+    closed_time = models.DateTimeField(null=True, blank=True)
+    realized_pnl = models.DecimalField(**DECIMAL, null=True, blank=True)
+    first_trade_id = models.CharField(max_length=64)
+    last_trade_id = models.CharField(max_length=64)
+    trade_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exchange", "bot_instance", "symbol"],
+                condition=Q(is_open=True),
+                nulls_distinct=False,
+                name="one_open_position",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["exchange", "bot_instance", "symbol", "last_update_time"], name="position_book"),
+            models.Index(fields=["symbol"], condition=Q(is_open=True), name="open_position_symbol"),
+        ]
+
+    def __str__(self) -> str:
+        state = self.side if self.is_open else "closed"
+        return f"{self.exchange_id} {self.symbol} {state} {self.size}"

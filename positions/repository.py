@@ -1,0 +1,62 @@
+"""Reads of positions for strategies (async) and pages. `get_position` is served from an in-process
+cache: a change committed in this process invalidates it at once; `POSITION_CACHE_TTL` bounds how long
+a change made by another process can go unseen."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+
+from .fold import AVG_PRICE_PLACES, EXACT
+from .models import Position
+
+_cache: dict[tuple, tuple[float, Position | None]] = {}
+
+
+def invalidate_cached_positions(books) -> None:
+    for book in books:
+        _cache.pop((book.exchange_id, book.symbol, book.bot_instance_id), None)
+
+
+@dataclass(frozen=True)
+class NetPosition:
+    symbol: str
+    net: Decimal
+    shares: dict[str, Decimal]
+    avg_price: Decimal | None
+    positions: list[Position]
+
+
+class PositionRepository:
+    async def get_position(self, exchange_id: int, symbol: str, bot_instance_id: int | None = None) -> Position | None:
+        """The open position of a book, or None when it is flat."""
+        key = (exchange_id, symbol, bot_instance_id)
+        cached = _cache.get(key)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        position = await Position.objects.filter(
+            exchange_id=exchange_id, symbol=symbol, bot_instance_id=bot_instance_id, is_open=True
+        ).afirst()
+        _cache[key] = (now + settings.POSITION_CACHE_TTL, position)
+        return position
+
+    async def get_open_positions(self) -> list[Position]:
+        return [p async for p in Position.objects.filter(is_open=True).select_related("exchange").order_by("exchange__name", "symbol")]
+
+    async def calculate_net_position(self, symbol: str) -> NetPosition:
+        """Net base amount of a canonical symbol across accounts (spot and perpetual alike), each
+        account's share, and the combined break-even price."""
+        positions = [
+            p async for p in Position.objects.filter(symbol=symbol, is_open=True).select_related("exchange").order_by("exchange__name")
+        ]
+        shares: dict[str, Decimal] = {}
+        for position in positions:
+            shares[position.exchange.name] = shares.get(position.exchange.name, Decimal(0)) + position.p1
+        net = sum((p.p1 for p in positions), Decimal(0))
+        quote = sum((p.p2 + p.p2_fee for p in positions), Decimal(0))
+        avg_price = EXACT.divide(-quote, net).quantize(AVG_PRICE_PLACES, context=EXACT) if net else None
+        return NetPosition(symbol=symbol, net=net, shares=shares, avg_price=avg_price, positions=positions)

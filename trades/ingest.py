@@ -1,0 +1,178 @@
+"""Storing trades: normalise, insert once, tell the positions app. The one door every trade comes in by."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import connection, transaction
+from psycopg.types.json import Jsonb
+
+from exchanges.models import ExchangeAccount, Market
+
+from .models import RejectedTrade, Trade
+from .normalize import ExactTrade, RejectedPayload, exact_trade
+from .signals import trades_inserted
+
+logger = logging.getLogger(__name__)
+
+_COLUMNS = (
+    ("exchange_id", "bigint"),
+    ("bot_instance_id", "bigint"),
+    ("exchange_trade_id", "text"),
+    ("order_id", "text"),
+    ("symbol", "text"),
+    ("market_symbol", "text"),
+    ("side", "text"),
+    ("taker_or_maker", "text"),
+    ("amount", "numeric"),
+    ("contract_size", "numeric"),
+    ("price", "numeric"),
+    ("cost", "numeric"),
+    ("fee_cost", "numeric"),
+    ("fee_currency", "text"),
+    ("timestamp", "timestamptz"),
+    ("p1_delta", "numeric"),
+    ("p2_delta", "numeric"),
+    ("raw", "jsonb"),
+)
+_NAMES = ", ".join(f'"{name}"' for name, _ in _COLUMNS)
+_ARRAYS = ", ".join(f"%s::{kind}[]" for _, kind in _COLUMNS)
+# One statement per batch: rows arrive as arrays, duplicates of stored trades are skipped, and
+# RETURNING names only the rows this statement inserted.
+_INSERT = (
+    f"INSERT INTO {Trade._meta.db_table} ({_NAMES}, processed, received_at) "
+    f"SELECT {_NAMES}, false, now() FROM unnest({_ARRAYS}) AS batch({_NAMES}) "
+    f"ON CONFLICT (exchange_id, exchange_trade_id) DO NOTHING RETURNING id, exchange_trade_id"
+)
+
+
+def _contract_size(account: ExchangeAccount, market_symbol: str, markets: dict[str, Decimal]) -> Decimal:
+    if market_symbol not in markets:
+        found = Market.objects.filter(account=account, market_symbol=market_symbol).values_list(
+            "contract_size", flat=True
+        )
+        markets[market_symbol] = found.first() or Decimal(1)
+    return markets[market_symbol]
+
+
+def build_trade(account: ExchangeAccount, exact: ExactTrade, raw: dict, contract_size: Decimal, bot_instance_id=None) -> Trade:
+    from positions.fold import trade_deltas
+
+    base, quote = exact.symbol.split("/", 1)
+    deltas = trade_deltas(
+        side=exact.side,
+        amount=exact.amount,
+        cost=exact.cost,
+        base=base,
+        quote=quote,
+        contract_size=contract_size,
+        fee_cost=exact.fee_cost,
+        fee_currency=exact.fee_currency,
+    )
+    return Trade(
+        exchange=account,
+        bot_instance_id=bot_instance_id,
+        exchange_trade_id=exact.exchange_trade_id,
+        order_id=exact.order_id,
+        symbol=exact.symbol,
+        market_symbol=exact.market_symbol,
+        side=exact.side,
+        taker_or_maker=exact.taker_or_maker,
+        amount=exact.amount,
+        contract_size=contract_size,
+        price=exact.price,
+        cost=exact.cost,
+        fee_cost=exact.fee_cost,
+        fee_currency=exact.fee_currency,
+        timestamp=exact.timestamp,
+        p1_delta=deltas.p1_delta,
+        p2_delta=deltas.p2_delta,
+        raw=raw,
+    )
+
+
+def raw_payload(trade: dict) -> dict:
+    """What ccxt gave, for the record, with its floats dropped: the exact strings are in `info`."""
+    return {key: value for key, value in trade.items() if key not in ("price", "amount", "cost", "fee", "fees")}
+
+
+def _reject(account: ExchangeAccount, trade, reason: str) -> RejectedTrade:
+    logger.warning("rejected a trade payload from %s: %s", account.name, reason)
+    raw = raw_payload(trade) if isinstance(trade, dict) else {"payload": repr(trade)}
+    trade_id = str(trade.get("id") or "")[:64] if isinstance(trade, dict) else ""
+    return RejectedTrade(exchange=account, exchange_trade_id=trade_id, reason=reason, raw=_json_safe(raw))
+
+
+def _json_safe(value):
+    """Floats become their repr strings, so a kept-aside payload round-trips without a float."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float):
+        return repr(value)
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+def normalise_batch(account: ExchangeAccount, trades: Iterable[dict], bot_instance_id=None):
+    """Split a batch into storable `Trade`s and `RejectedTrade`s."""
+    storable: dict[str, Trade] = {}
+    rejected: list[RejectedTrade] = []
+    markets: dict[str, Decimal] = {}
+    for payload in trades:
+        try:
+            if not isinstance(payload, dict):
+                raise RejectedPayload("not a trade object")
+            exact = exact_trade(account.ccxt_id, payload)
+        except RejectedPayload as reason:
+            rejected.append(_reject(account, payload, str(reason)))
+            continue
+        contract_size = _contract_size(account, exact.market_symbol, markets)
+        storable[exact.exchange_trade_id] = build_trade(
+            account, exact, _json_safe(raw_payload(payload)), contract_size, bot_instance_id
+        )
+    return list(storable.values()), rejected
+
+
+def insert_new_trades(trades: list[Trade]) -> list[Trade]:
+    """Insert in one statement, skipping trades already stored; returns the ones that were new."""
+    if not trades:
+        return []
+    trades = sorted(trades, key=lambda t: (t.exchange_id, t.exchange_trade_id))
+    columns = [[] for _ in _COLUMNS]
+    for trade in trades:
+        for values, (name, _) in zip(columns, _COLUMNS):
+            value = getattr(trade, name)
+            values.append(Jsonb(value) if name == "raw" else value)
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, columns)
+        inserted = dict((trade_id, pk) for pk, trade_id in cursor.fetchall())
+    new = []
+    for trade in trades:
+        pk = inserted.get(trade.exchange_trade_id)
+        if pk is not None:
+            trade.id = pk
+            trade._state.adding = False
+            trade._state.db = connection.alias
+            new.append(trade)
+    return new
+
+
+def ingest_trades(account: ExchangeAccount, trades: Iterable[dict], *, bot_instance_id: int | None = None) -> list[Trade]:
+    """Store ccxt unified trades of one account exactly once and fold the new ones into positions.
+
+    Payloads that cannot be stored are kept aside as `RejectedTrade`s with the reason. Returns the
+    trades that were new; a trade already stored (by this path or the other) is skipped silently.
+    """
+    storable, rejected = normalise_batch(account, trades, bot_instance_id)
+    with transaction.atomic():
+        if rejected:
+            RejectedTrade.objects.bulk_create(rejected)
+        new = insert_new_trades(storable)
+        if new:
+            trades_inserted.send(sender=Trade, trades=new)
+    return new

@@ -1,0 +1,88 @@
+from django.db import models
+from django.db.models.functions import Length
+
+from exchanges.models import DECIMAL, BotInstance, ExchangeAccount
+
+
+class Trade(models.Model):
+    """One execution reported by an exchange: a fact, never edited after it is stored."""
+
+    class Side(models.TextChoices):
+        BUY = "buy"
+        SELL = "sell"
+
+    exchange = models.ForeignKey(ExchangeAccount, on_delete=models.PROTECT, related_name="trades")
+    bot_instance = models.ForeignKey(BotInstance, null=True, blank=True, on_delete=models.SET_NULL)
+    exchange_trade_id = models.CharField(max_length=64)
+    order_id = models.CharField(max_length=64, blank=True, default="")
+    symbol = models.CharField(max_length=32, help_text="Canonical BASE/QUOTE.")
+    market_symbol = models.CharField(max_length=64, help_text="ccxt's full symbol.")
+    side = models.CharField(max_length=4, choices=Side.choices)
+    taker_or_maker = models.CharField(max_length=5, blank=True, default="")
+    amount = models.DecimalField(**DECIMAL, help_text="As the exchange reports it: contracts for derivatives.")
+    contract_size = models.DecimalField(**DECIMAL, default=1)
+    price = models.DecimalField(**DECIMAL)
+    cost = models.DecimalField(**DECIMAL, help_text="In the quote coin.")
+    fee_cost = models.DecimalField(**DECIMAL, default=0, help_text="Positive for a charge, negative for a rebate.")
+    fee_currency = models.CharField(max_length=16, blank=True, default="")
+    timestamp = models.DateTimeField()
+    p1_delta = models.DecimalField(**DECIMAL, help_text="Change of the base balance, fee included.")
+    p2_delta = models.DecimalField(**DECIMAL, help_text="Change of the quote balance, fee included.")
+    processed = models.BooleanField(default=False, help_text="Folded into positions.")
+    raw = models.JSONField(help_text="The payload as received from ccxt.")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["exchange", "exchange_trade_id"], name="trade_unique_per_account"),
+        ]
+        indexes = [
+            models.Index(fields=["exchange", "symbol", "timestamp"], name="trade_account_symbol_time"),
+            models.Index(fields=["symbol", "timestamp"], name="trade_symbol_time"),
+            models.Index(fields=["order_id"], name="trade_order"),
+            models.Index(
+                fields=["id"], name="trade_unprocessed", condition=models.Q(processed=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exchange_id}:{self.exchange_trade_id} {self.side} {self.amount} {self.market_symbol} @ {self.price}"
+
+
+# Trades fold in (timestamp, exchange trade id) order; ids compare by length first, so numeric ids
+# compare as numbers and equal-length ids (UUIDs) as text. positions.fold.fold_order_key is the same rule.
+FOLD_ORDER = ("timestamp", Length("exchange_trade_id"), "exchange_trade_id")
+
+
+class RejectedTrade(models.Model):
+    """A payload from an exchange that could not be stored as a trade, kept aside with the reason."""
+
+    exchange = models.ForeignKey(ExchangeAccount, on_delete=models.CASCADE, related_name="rejected_trades")
+    exchange_trade_id = models.CharField(max_length=64, blank=True, default="")
+    reason = models.TextField()
+    raw = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.exchange_id}:{self.exchange_trade_id or '?'}: {self.reason}"
+
+
+class SyncCursor(models.Model):
+    """How far REST sync has read one symbol of one account; saved with the trades it covers."""
+
+    account = models.ForeignKey(ExchangeAccount, on_delete=models.CASCADE, related_name="cursors")
+    symbol = models.CharField(max_length=64, help_text="ccxt's full market symbol.")
+    last_trade_id = models.CharField(max_length=64, blank=True, default="")
+    last_trade_time = models.DateTimeField(null=True, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True, help_text="Last successful REST pass.")
+    last_error = models.TextField(blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "symbol"], name="cursor_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.symbol}"

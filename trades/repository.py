@@ -1,0 +1,65 @@
+"""Reads of stored trades, async, for strategies and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, Sum
+
+from positions.fold import AVG_PRICE_PLACES, EXACT
+
+from .models import Trade
+
+
+@dataclass(frozen=True)
+class TradeStatistics:
+    symbol: str
+    start_time: datetime
+    end_time: datetime | None
+    count: int
+    buy_volume: Decimal
+    sell_volume: Decimal
+    notional: Decimal
+    fees: dict[str, Decimal]
+    vwap: Decimal | None
+
+
+class TradeRepository:
+    async def get_trades_by_symbol(self, symbol: str, exchange_id: int | None = None, limit: int = 100) -> list[Trade]:
+        """The newest trades of a canonical symbol, newest first."""
+        query = Trade.objects.filter(symbol=symbol)
+        if exchange_id is not None:
+            query = query.filter(exchange_id=exchange_id)
+        return [t async for t in query.order_by("-timestamp", "-id")[:limit]]
+
+    async def get_trade_statistics(self, symbol: str, start_time: datetime, end_time: datetime | None = None) -> TradeStatistics:
+        query = Trade.objects.filter(symbol=symbol, timestamp__gte=start_time)
+        if end_time is not None:
+            query = query.filter(timestamp__lt=end_time)
+        base_amount = F("amount") * F("contract_size")
+        totals = await query.aaggregate(
+            count=Count("id"),
+            buy_volume=Sum(base_amount, filter=Q(side="buy")),
+            sell_volume=Sum(base_amount, filter=Q(side="sell")),
+            volume=Sum(base_amount),
+            notional=Sum("cost"),
+        )
+        fees = {
+            row["fee_currency"]: row["total"]
+            async for row in query.exclude(fee_currency="").values("fee_currency").annotate(total=Sum("fee_cost")).order_by("fee_currency")
+        }
+        volume = totals["volume"] or Decimal(0)
+        notional = totals["notional"] or Decimal(0)
+        return TradeStatistics(
+            symbol=symbol,
+            start_time=start_time,
+            end_time=end_time,
+            count=totals["count"],
+            buy_volume=totals["buy_volume"] or Decimal(0),
+            sell_volume=totals["sell_volume"] or Decimal(0),
+            notional=notional,
+            fees=fees,
+            vwap=EXACT.divide(notional, volume).quantize(AVG_PRICE_PLACES, context=EXACT) if volume else None,
+        )

@@ -1,0 +1,5 @@
+from django.dispatch import Signal
+
+# Sent inside ingest's transaction with `trades`: the Trade rows that were new, in fold order.
+# Its one receiver is positions.receivers.fold_inserted_trades.
+trades_inserted = Signal()
