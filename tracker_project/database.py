@@ -20,13 +20,14 @@ def parse_database_url(url: str) -> dict:
         raise ValueError(f"DATABASE_URL must be a postgresql:// URL, not {parts.scheme}://")
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     host = query.pop("host", None) or parts.hostname or ""
+    port = query.pop("port", None) or parts.port or ""
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")) or "postgres",
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
         "HOST": host,
-        "PORT": str(parts.port or ""),
+        "PORT": str(port),
         "OPTIONS": query,
     }
 

