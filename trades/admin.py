@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import RejectedTrade, SyncCursor, Trade
+from .models import RejectedTrade, StreamHealth, SyncCursor, Trade
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -36,5 +36,15 @@ class RejectedTradeAdmin(ReadOnlyAdmin):
 
 @admin.register(SyncCursor)
 class SyncCursorAdmin(ReadOnlyAdmin):
-    list_display = ["account", "symbol", "last_trade_id", "last_trade_time", "last_sync_at", "last_error_at", "last_error"]
+    list_display = ["account", "symbol", "last_trade_id", "last_trade_time", "last_sync_at", "last_pass_fetched", "last_pass_new", "last_error_at", "last_error"]
     list_filter = ["account"]
+
+
+@admin.register(StreamHealth)
+class StreamHealthAdmin(admin.ModelAdmin):
+    list_display = ["account", "ws_connected_since", "ws_last_message_at", "ws_reconnects", "stopped_reason", "last_error_at", "last_error"]
+    readonly_fields = ["account", "ws_connected_since", "ws_last_message_at", "ws_reconnects", "last_error", "last_error_at"]
+    fields = ["account", "stopped_reason", *readonly_fields[1:]]
+
+    def has_add_permission(self, request):
+        return False

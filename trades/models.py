@@ -77,7 +77,12 @@ class SyncCursor(models.Model):
     symbol = models.CharField(max_length=64, help_text="ccxt's full market symbol.")
     last_trade_id = models.CharField(max_length=64, blank=True, default="")
     last_trade_time = models.DateTimeField(null=True, blank=True)
+    resume = models.JSONField(default=dict, blank=True, help_text="Where the exchange's pager goes on from.")
     last_sync_at = models.DateTimeField(null=True, blank=True, help_text="Last successful REST pass.")
+    last_pass_fetched = models.PositiveIntegerField(default=0, help_text="Trades the last REST pass read.")
+    last_pass_new = models.PositiveIntegerField(
+        default=0, help_text="Trades the last REST pass stored that no stream had delivered."
+    )
     last_error = models.TextField(blank=True, default="")
     last_error_at = models.DateTimeField(null=True, blank=True)
 
@@ -86,3 +91,23 @@ class SyncCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.symbol}"
+
+
+class StreamHealth(models.Model):
+    """The state of one account's WebSocket stream and of its sync as a whole."""
+
+    account = models.OneToOneField(ExchangeAccount, on_delete=models.CASCADE, related_name="health")
+    ws_connected_since = models.DateTimeField(null=True, blank=True, help_text="Empty while disconnected.")
+    ws_last_message_at = models.DateTimeField(null=True, blank=True)
+    ws_reconnects = models.PositiveIntegerField(default=0)
+    stopped_reason = models.TextField(
+        blank=True, default="", help_text="Why sync stopped for this account (e.g. rejected keys); clear to resume."
+    )
+    last_error = models.TextField(blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "stream health"
+
+    def __str__(self) -> str:
+        return f"{self.account} stream"

@@ -1,0 +1,88 @@
+"""How to walk one symbol's trade history on each exchange, one page at a time, resumably.
+
+A pager turns a saved `resume` state into one request and returns the trades with the state that
+follows them. The state is saved with the trades of its page, so a sync killed at any point resumes
+from the last stored page and re-fetches at most one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+
+@dataclass(frozen=True)
+class Page:
+    trades: list[dict]
+    resume: dict
+    done: bool
+
+
+class BinancePager:
+    """Binance spot `myTrades`: ids grow with time per symbol, and with `fromId` the exchange returns
+    trades from that id on, ascending. A new symbol first walks 24-hour windows (the longest Binance
+    allows) from the start date until it finds a trade; from then on it pages by id. Each page asks
+    from the last id already stored, so the overlap is one trade."""
+
+    limit = 1000
+    window_ms = DAY_MS
+
+    def initial(self, start_ms: int) -> dict:
+        return {"window_start": start_ms}
+
+    async def fetch(self, client, market_symbol: str, resume: dict, now_ms: int) -> Page:
+        if "from_id" in resume:
+            from_id = int(resume["from_id"])
+            trades = await client.fetch_my_trades(market_symbol, limit=self.limit, params={"fromId": from_id})
+            last_id = max((int(t["id"]) for t in trades), default=from_id)
+            return Page(trades, {"from_id": last_id}, done=len(trades) < self.limit)
+
+        start = int(resume["window_start"])
+        end = min(start + self.window_ms - 1, now_ms)
+        trades = await client.fetch_my_trades(market_symbol, since=start, limit=self.limit, params={"until": end})
+        if trades:
+            last_id = max(int(t["id"]) for t in trades)
+            return Page(trades, {"from_id": last_id}, done=len(trades) < self.limit)
+        return Page([], {"window_start": end + 1}, done=end >= now_ms)
+
+
+class BybitPager:
+    """Bybit v5 `execution/list`: at most 7 days per query, newest first, paged by `cursor`. A window
+    counts as synced only when its last page is stored; the next window starts `overlap_ms` before the
+    end of the last one, so trades that reach the REST view late are still found."""
+
+    limit = 100
+    window_ms = 7 * DAY_MS
+
+    def __init__(self, overlap_ms: int = 60_000):
+        self.overlap_ms = overlap_ms
+
+    def initial(self, start_ms: int) -> dict:
+        return {"synced_until": start_ms}
+
+    async def fetch(self, client, market_symbol: str, resume: dict, now_ms: int) -> Page:
+        if "window_start" in resume:
+            start, end = int(resume["window_start"]), int(resume["window_end"])
+        else:
+            start = max(int(resume["synced_until"]) - self.overlap_ms, 0)
+            end = min(start + self.window_ms - 1, now_ms)
+        params = {"until": end}
+        if resume.get("page_cursor"):
+            params["cursor"] = resume["page_cursor"]
+        trades = await client.fetch_my_trades(market_symbol, since=start, limit=self.limit, params=params)
+        next_cursor = next((t["info"]["nextPageCursor"] for t in trades if t["info"].get("nextPageCursor")), None)
+        if trades and next_cursor:
+            return Page(trades, {"window_start": start, "window_end": end, "page_cursor": next_cursor}, done=False)
+        return Page(trades, {"synced_until": end + 1}, done=end >= now_ms)
+
+
+PAGERS = {"binance": BinancePager, "bybit": BybitPager}
+
+
+def pager_for(ccxt_id: str):
+    try:
+        return PAGERS[ccxt_id]()
+    except KeyError:
+        raise ValueError(f"no REST pager for exchange {ccxt_id!r}") from None

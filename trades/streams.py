@@ -1,0 +1,124 @@
+"""WebSocket streams: each account's `watch_my_trades`, every trade to ingest the moment it arrives."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import ccxt
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from exchanges.models import ExchangeAccount
+
+from .backoff import ACCOUNT_FAULTS, AccountStopped, Backoff
+from .ingest import ingest_trades
+from .models import StreamHealth
+from .sync import scrub
+
+logger = logging.getLogger(__name__)
+
+
+def _set_health(account: ExchangeAccount, **fields) -> None:
+    StreamHealth.objects.update_or_create(account=account, defaults=fields)
+
+
+def _count_reconnect(account: ExchangeAccount) -> None:
+    from django.db.models import F
+
+    health, _ = StreamHealth.objects.get_or_create(account=account)
+    StreamHealth.objects.filter(pk=health.pk).update(ws_reconnects=F("ws_reconnects") + 1)
+
+
+def is_connected(client) -> bool:
+    """Whether any of the client's WebSocket connections is open."""
+    for ws in getattr(client, "clients", {}).values():
+        connected = getattr(ws, "connected", None)
+        if connected is not None and connected.done() and not connected.cancelled() and connected.exception() is None:
+            return True
+    return False
+
+
+class AccountStream:
+    """Holds one account's trade stream. Reconnects with backoff; each (re)connect calls `on_connect`
+    (the REST catch-up that fills the gap); a stream silent for `idle_seconds` is torn down and
+    rebuilt, since a half-dead connection can look alive."""
+
+    def __init__(
+        self,
+        account: ExchangeAccount,
+        make_client: Callable[[], object],
+        on_connect: Callable[[], Awaitable[None]],
+        *,
+        symbols: list[str] | None = None,
+        idle_seconds: float | None = None,
+        backoff: Backoff | None = None,
+    ):
+        self.account = account
+        self.make_client = make_client
+        self.on_connect = on_connect
+        self.symbols = set(symbols or [])
+        self.idle_seconds = idle_seconds or settings.STREAM_IDLE_SECONDS
+        self.backoff = backoff or Backoff(max_seconds=30)
+        self.delivered = 0
+
+    async def run(self) -> None:
+        attempt = 0
+        while True:
+            client = self.make_client()
+            try:
+                await self._watch(client)
+                attempt = 0
+            except AccountStopped:
+                raise
+            except ACCOUNT_FAULTS as error:
+                raise AccountStopped(scrub(f"{type(error).__name__}: {error}", self.account)) from error
+            except (ccxt.BaseError, OSError, TimeoutError) as error:
+                message = scrub(f"{type(error).__name__}: {error}", self.account)
+                logger.warning("stream of %s dropped: %s", self.account.name, message)
+                await sync_to_async(_set_health)(self.account, ws_connected_since=None, last_error=message[:2000], last_error_at=timezone.now())
+                attempt += 1
+            finally:
+                await _close_quietly(client)
+            await sync_to_async(_count_reconnect)(self.account)
+            await asyncio.sleep(self.backoff.delay(min(attempt, 6)))
+
+    async def _watch(self, client) -> None:
+        watch = asyncio.ensure_future(client.watch_my_trades())
+        catch_up = asyncio.ensure_future(self._catch_up_once_connected(client, watch))
+        try:
+            while True:
+                done, _ = await asyncio.wait({watch}, timeout=self.idle_seconds)
+                if not done:
+                    logger.info("stream of %s silent for %.0fs; rebuilding it", self.account.name, self.idle_seconds)
+                    return
+                trades = watch.result()
+                watch = asyncio.ensure_future(client.watch_my_trades())
+                await self._ingest(trades)
+        finally:
+            watch.cancel()
+            catch_up.cancel()
+
+    async def _catch_up_once_connected(self, client, watch: asyncio.Future) -> None:
+        while not is_connected(client) and not watch.done():
+            await asyncio.sleep(0.05)
+        if watch.done() and watch.exception() is not None:
+            return
+        await sync_to_async(_set_health)(self.account, ws_connected_since=timezone.now())
+        await self.on_connect()
+
+    async def _ingest(self, trades: list[dict]) -> None:
+        wanted = [t for t in trades if not self.symbols or t.get("symbol") in self.symbols]
+        if wanted:
+            await sync_to_async(ingest_trades)(self.account, wanted)
+            self.delivered += len(wanted)
+        await sync_to_async(_set_health)(self.account, ws_last_message_at=timezone.now())
+
+
+async def _close_quietly(client) -> None:
+    try:
+        await client.close()
+    except Exception:
+        logger.debug("closing a ccxt client failed", exc_info=True)

@@ -1,0 +1,165 @@
+"""REST sync: read each symbol's trades from its saved cursor until the exchange has nothing newer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from exchanges.models import ExchangeAccount
+
+from .backoff import AccountStopped, Backoff
+from .ingest import ingest_trades
+from .models import StreamHealth, SyncCursor
+from .pagers import pager_for
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (market symbol, trades fetched so far, new so far)
+
+
+@dataclass
+class SymbolResult:
+    symbol: str
+    fetched: int = 0
+    new: int = 0
+    pages: int = 0
+
+
+@dataclass
+class SyncResult:
+    account: str
+    symbols: list[SymbolResult] = field(default_factory=list)
+    stopped: str = ""
+
+    @property
+    def new(self) -> int:
+        return sum(s.new for s in self.symbols)
+
+    @property
+    def fetched(self) -> int:
+        return sum(s.fetched for s in self.symbols)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def scrub(text: str, account: ExchangeAccount) -> str:
+    """Take the account's credentials out of an error text before it is stored or logged."""
+    for secret in (account.api_key, account.api_secret):
+        if secret and len(secret) >= 4:
+            text = text.replace(str(secret), "****")
+    return text
+
+
+def start_ms(account: ExchangeAccount, since: datetime | None = None) -> int:
+    start = since or account.backfill_since or timezone.now() - timedelta(days=settings.SYNC_BACKFILL_DAYS)
+    return int(start.timestamp() * 1000)
+
+
+def _load_cursor(account: ExchangeAccount, market_symbol: str) -> SyncCursor:
+    cursor, _ = SyncCursor.objects.get_or_create(account=account, symbol=market_symbol)
+    return cursor
+
+
+def _store_page(account: ExchangeAccount, cursor: SyncCursor, trades: list[dict], resume: dict) -> int:
+    """Store a page's trades and the cursor that follows them in one transaction."""
+    with transaction.atomic():
+        new = ingest_trades(account, trades)
+        newest = max(trades, key=lambda t: (t.get("timestamp") or 0, len(str(t.get("id"))), str(t.get("id"))), default=None)
+        if newest is not None and newest.get("timestamp"):
+            newest_time = datetime.fromtimestamp(newest["timestamp"] // 1000, tz=UTC) + timedelta(milliseconds=newest["timestamp"] % 1000)
+            if cursor.last_trade_time is None or newest_time >= cursor.last_trade_time:
+                cursor.last_trade_time = newest_time
+                cursor.last_trade_id = str(newest["id"])[:64]
+        cursor.resume = resume
+        cursor.save(update_fields=["resume", "last_trade_time", "last_trade_id"])
+    return len(new)
+
+
+def _finish_pass(cursor: SyncCursor, result: SymbolResult) -> None:
+    cursor.last_sync_at = timezone.now()
+    cursor.last_pass_fetched = result.fetched
+    cursor.last_pass_new = result.new
+    cursor.last_error = ""
+    cursor.save(update_fields=["last_sync_at", "last_pass_fetched", "last_pass_new", "last_error"])
+
+
+def _record_error(account: ExchangeAccount, market_symbol: str | None, message: str, stop: bool = False) -> None:
+    message = scrub(message, account)[:2000]
+    now = timezone.now()
+    if market_symbol:
+        SyncCursor.objects.update_or_create(
+            account=account, symbol=market_symbol, defaults={"last_error": message, "last_error_at": now}
+        )
+    health, _ = StreamHealth.objects.get_or_create(account=account)
+    health.last_error, health.last_error_at = message, now
+    if stop:
+        health.stopped_reason = message
+    health.save()
+
+
+def restart_pass(account: ExchangeAccount, market_symbol: str, since: datetime) -> None:
+    """Make the next pass re-read a symbol from `since` (a re-check; duplicates are skipped)."""
+    SyncCursor.objects.update_or_create(
+        account=account, symbol=market_symbol, defaults={"resume": pager_for(account.ccxt_id).initial(start_ms(account, since))}
+    )
+
+
+class RestSync:
+    """One REST pass over an account's symbols: each from its cursor to the present."""
+
+    def __init__(self, account: ExchangeAccount, client, *, backoff: Backoff | None = None, progress: Progress | None = None):
+        self.account = account
+        self.client = client
+        self.backoff = backoff or Backoff()
+        self.progress = progress
+        self.pager = pager_for(account.ccxt_id)
+
+    async def sync_symbol(self, market_symbol: str, *, since: datetime | None = None) -> SymbolResult:
+        account = self.account
+        cursor = await sync_to_async(_load_cursor)(account, market_symbol)
+        resume = self.pager.initial(start_ms(account, since)) if since else cursor.resume or self.pager.initial(start_ms(account))
+        result = SymbolResult(market_symbol)
+        while True:
+            page = await self.backoff.call(
+                self.client,
+                lambda: self.pager.fetch(self.client, market_symbol, resume, now_ms()),
+                f"{account.name} {market_symbol}",
+            )
+            result.new += await sync_to_async(_store_page)(account, cursor, page.trades, page.resume)
+            result.fetched += len(page.trades)
+            result.pages += 1
+            resume = page.resume
+            if self.progress:
+                self.progress(market_symbol, result.fetched, result.new)
+            if page.done:
+                break
+        await sync_to_async(_finish_pass)(cursor, result)
+        return result
+
+    async def run(self, symbols: list[str] | None = None, *, since: datetime | None = None) -> SyncResult:
+        """Sync the given symbols (ccxt market symbols; default: the account's). An account fault
+        stops the pass and marks the account stopped; any other error is recorded per symbol."""
+        result = SyncResult(self.account.name)
+        for market_symbol in symbols or self.account.symbols:
+            try:
+                result.symbols.append(await self.sync_symbol(market_symbol, since=since))
+            except AccountStopped as stop:
+                message = str(stop)
+                logger.error("sync of %s stopped: %s", self.account.name, scrub(message, self.account))
+                await sync_to_async(_record_error)(self.account, market_symbol, message, stop=True)
+                result.stopped = scrub(message, self.account)
+                return result
+            except Exception as error:  # recorded and shown in sync health; the other symbols go on
+                logger.exception("sync of %s %s failed", self.account.name, market_symbol)
+                await sync_to_async(_record_error)(self.account, market_symbol, f"{type(error).__name__}: {error}")
+        return result

@@ -1,0 +1,184 @@
+"""Both paths for every account: periodic REST passes and a WebSocket stream whose (re)connects
+trigger an immediate REST catch-up. Runs inside any asyncio process: `track`, the Channels worker, or
+a bot's own process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from exchanges.models import ExchangeAccount
+
+from .backoff import AccountStopped
+from .models import StreamHealth
+from .streams import AccountStream
+from .sync import RestSync, SyncResult, _record_error
+
+logger = logging.getLogger(__name__)
+
+
+def market_symbol_for(account: ExchangeAccount, symbol: str) -> str:
+    """A canonical `BTC/USDT` on a swap account means its linear perpetual, `BTC/USDT:USDT`."""
+    if ":" in symbol or account.market_type != ExchangeAccount.MarketType.SWAP:
+        return symbol
+    return f"{symbol}:{symbol.split('/', 1)[1]}"
+
+
+@dataclass
+class AccountSync:
+    """The running sync of one account."""
+
+    connector: object
+    symbols: list[str]
+    rest_due: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task] = field(default_factory=list)
+    passes: int = 0
+    last_result: SyncResult | None = None
+
+    @property
+    def account(self) -> ExchangeAccount:
+        return self.connector.account
+
+
+class TradeSynchronizer:
+    def __init__(
+        self,
+        exchange_connectors: dict,
+        trade_repository=None,
+        position_repository=None,
+        exchange_id_map: dict[str, int] | None = None,
+        *,
+        interval_seconds: float | None = None,
+        streams: bool = True,
+        periodic_rest: bool = True,
+    ):
+        self.exchange_connectors = exchange_connectors
+        self.trade_repository = trade_repository
+        self.position_repository = position_repository
+        self.exchange_id_map = exchange_id_map or {}
+        self.interval_seconds = interval_seconds or settings.SYNC_INTERVAL_SECONDS
+        self.streams = streams
+        self.periodic_rest = periodic_rest
+        self.running: dict[str, AccountSync] = {}
+
+    async def start(self, symbols_by_account: dict[str, list[str]]) -> None:
+        for name, symbols in symbols_by_account.items():
+            await self.start_account(name, symbols)
+
+    async def start_account(self, name: str, symbols: list[str]) -> None:
+        if name in self.running:
+            return
+        connector = self.exchange_connectors[name]
+        account = connector.account
+        state = AccountSync(connector, [market_symbol_for(account, s) for s in symbols])
+        self.running[name] = state
+        state.rest_due.set()
+        state.tasks.append(asyncio.create_task(self._rest_loop(state), name=f"rest:{name}"))
+        if self.streams:
+            state.tasks.append(asyncio.create_task(self._stream_loop(state), name=f"stream:{name}"))
+        logger.info("sync started for %s: %s", name, ", ".join(state.symbols))
+
+    async def stop_account(self, name: str) -> None:
+        state = self.running.pop(name, None)
+        if state is None:
+            return
+        for task in state.tasks:
+            task.cancel()
+        await asyncio.gather(*state.tasks, return_exceptions=True)
+        await state.connector.close()
+        await sync_to_async(StreamHealth.objects.filter(account=state.account).update)(ws_connected_since=None)
+        logger.info("sync stopped for %s", name)
+
+    async def stop(self) -> None:
+        for name in list(self.running):
+            await self.stop_account(name)
+
+    async def sync_now(self, name: str) -> SyncResult:
+        """One REST pass for an account now, outside the schedule."""
+        state = self.running[name]
+        return await RestSync(state.account, state.connector.rest_client()).run(state.symbols)
+
+    async def _rest_loop(self, state: AccountSync) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(state.rest_due.wait(), timeout=self.interval_seconds if self.periodic_rest else None)
+            except TimeoutError:
+                pass
+            state.rest_due.clear()
+            result = await RestSync(state.account, state.connector.rest_client()).run(state.symbols)
+            state.passes += 1
+            state.last_result = result
+            if result.stopped:
+                logger.error("%s stopped: %s", state.account.name, result.stopped)
+                await self._halt(state)
+                return
+
+    async def _stream_loop(self, state: AccountSync) -> None:
+        async def catch_up():
+            state.rest_due.set()
+
+        stream = AccountStream(state.account, state.connector.stream_client, catch_up, symbols=state.symbols)
+        try:
+            await stream.run()
+        except AccountStopped as stop:
+            await sync_to_async(_record_error)(state.account, None, str(stop), stop=True)
+            await self._halt(state)
+
+    async def _halt(self, state: AccountSync) -> None:
+        """An account the exchange refused: stop both paths until an operator clears it."""
+        current = asyncio.current_task()
+        for task in state.tasks:
+            if task is not current:
+                task.cancel()
+
+
+def _enabled_accounts(shard: tuple[int, int] | None) -> list[ExchangeAccount]:
+    accounts = ExchangeAccount.objects.filter(enabled=True).exclude(health__stopped_reason__gt="").order_by("id")
+    if shard is None:
+        return list(accounts)
+    index, count = shard
+    return [a for a in accounts if a.id % count == index]
+
+
+class AccountFollower:
+    """Keeps a synchronizer running exactly the enabled accounts (of one shard), as the operator
+    enables, disables or edits them; used by `track` and the exchange-streams worker."""
+
+    def __init__(self, synchronizer_factory=TradeSynchronizer, *, shard: tuple[int, int] | None = None, reload_seconds: float | None = None, streams: bool = True, rest: bool = True):
+        """`rest=False`: REST passes only as stream catch-ups (Celery beat runs the periodic ones)."""
+        from exchanges.connectors import ExchangeConnector
+
+        self.connector_class = ExchangeConnector
+        self.shard = shard
+        self.reload_seconds = reload_seconds or settings.ACCOUNT_RELOAD_SECONDS
+        self.connectors: dict[str, object] = {}
+        self.versions: dict[str, tuple] = {}
+        self.synchronizer = synchronizer_factory(self.connectors, streams=streams, periodic_rest=rest)
+
+    @staticmethod
+    def _version(account: ExchangeAccount) -> tuple:
+        return (account.ccxt_id, account.market_type, str(account.api_key), str(account.api_secret), account.base_url, tuple(account.symbols))
+
+    async def reconcile(self) -> None:
+        accounts = {a.name: a for a in await sync_to_async(_enabled_accounts)(self.shard)}
+        for name in list(self.synchronizer.running):
+            if name not in accounts or self._version(accounts[name]) != self.versions.get(name):
+                await self.synchronizer.stop_account(name)
+                self.connectors.pop(name, None)
+        for name, account in accounts.items():
+            if name not in self.synchronizer.running and account.symbols:
+                self.connectors[name] = self.connector_class(account)
+                self.versions[name] = self._version(account)
+                await self.synchronizer.start_account(name, account.symbols)
+
+    async def run(self) -> None:
+        try:
+            while True:
+                await self.reconcile()
+                await asyncio.sleep(self.reload_seconds)
+        finally:
+            await self.synchronizer.stop()
