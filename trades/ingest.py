@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import connection, transaction
+import psycopg
 from psycopg.types.json import Jsonb
 
 from exchanges.models import ExchangeAccount, Market
@@ -38,7 +39,7 @@ _COLUMNS = (
     ("raw", "jsonb"),
 )
 _NAMES = ", ".join(f'"{name}"' for name, _ in _COLUMNS)
-_ARRAYS = ", ".join(f"%s::{kind}[]" for _, kind in _COLUMNS)
+_ARRAYS = ", ".join(f"%b::{kind}[]" for _, kind in _COLUMNS)
 # One statement per batch: rows arrive as arrays, duplicates of stored trades are skipped, and
 # RETURNING names only the rows this statement inserted.
 _INSERT = (
@@ -148,8 +149,11 @@ def insert_new_trades(trades: list[Trade]) -> list[Trade]:
         for values, (name, _) in zip(columns, _COLUMNS):
             value = getattr(trade, name)
             values.append(Jsonb(value) if name == "raw" else value)
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT, columns)
+    connection.ensure_connection()
+    # A server-side-binding cursor sends the arrays in binary; Django's client-side cursor would
+    # quote every element into the SQL text, which costs more than the insert itself.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_INSERT, columns, binary=True)
         inserted = dict((trade_id, pk) for pk, trade_id in cursor.fetchall())
     new = []
     for trade in trades:
