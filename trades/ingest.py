@@ -166,6 +166,30 @@ def insert_new_trades(trades: list[Trade]) -> list[Trade]:
     return new
 
 
+_IDENTITY = ("market_symbol", "side", "amount", "price", "cost", "fee_cost", "fee_currency", "timestamp")
+
+
+def conflicting_duplicates(account: ExchangeAccount, skipped: list[Trade]) -> list[tuple[Trade, str]]:
+    """Skipped trades whose id is stored with different content: an exchange reusing an id, or a
+    corrupted payload. Either way an alarm, never a silent overwrite."""
+    if not skipped:
+        return []
+    stored = {
+        row[0]: row[1:]
+        for row in Trade.objects.filter(exchange=account, exchange_trade_id__in=[t.exchange_trade_id for t in skipped]).values_list(
+            "exchange_trade_id", *_IDENTITY
+        )
+    }
+    conflicts = []
+    for trade in skipped:
+        before = stored.get(trade.exchange_trade_id)
+        now = tuple(getattr(trade, field) for field in _IDENTITY)
+        if before is not None and before != now:
+            changed = ", ".join(f"{f} {a} -> {b}" for f, a, b in zip(_IDENTITY, before, now) if a != b)
+            conflicts.append((trade, f"trade id reused with different content: {changed}"))
+    return conflicts
+
+
 def ingest_trades(account: ExchangeAccount, trades: Iterable[dict], *, bot_instance_id: int | None = None) -> list[Trade]:
     """Store ccxt unified trades of one account exactly once and fold the new ones into positions.
 
@@ -177,6 +201,13 @@ def ingest_trades(account: ExchangeAccount, trades: Iterable[dict], *, bot_insta
         if rejected:
             RejectedTrade.objects.bulk_create(rejected)
         new = insert_new_trades(storable)
+        new_ids = {t.exchange_trade_id for t in new}
+        conflicts = conflicting_duplicates(account, [t for t in storable if t.exchange_trade_id not in new_ids])
+        for trade, reason in conflicts:
+            logger.error("ALARM %s %s: %s", account.name, trade.exchange_trade_id, reason)
+        RejectedTrade.objects.bulk_create(
+            RejectedTrade(exchange=account, exchange_trade_id=t.exchange_trade_id, reason=reason, raw=t.raw) for t, reason in conflicts
+        )
         if new:
             trades_inserted.send(sender=Trade, trades=new)
     return new

@@ -86,3 +86,19 @@ def test_bybit_executions_scale_contracts_and_keep_rebates():
     assert trade.p2_delta == Decimal("-9999.5")
     position = Position.objects.get()
     assert position.p2_fee == Decimal("-0.5")
+
+
+def test_a_reused_id_with_different_content_is_kept_aside_and_the_stored_trade_unchanged(account, caplog):
+    ingest_trades(account, [binance_trade(9, amount="1", price="100")])
+    assert ingest_trades(account, [binance_trade(9, amount="1", price="101")]) == []
+
+    assert Trade.objects.get(exchange_trade_id="9").price == Decimal(100)
+    rejected = RejectedTrade.objects.get()
+    assert "reused" in rejected.reason and "price 100" in rejected.reason
+    assert "ALARM" in caplog.text
+
+
+def test_an_identical_duplicate_raises_no_alarm(account):
+    ingest_trades(account, [binance_trade(9)])
+    ingest_trades(account, [binance_trade(9)])
+    assert not RejectedTrade.objects.exists()
