@@ -42,8 +42,8 @@ class SyncCursorAdmin(ReadOnlyAdmin):
 
 @admin.register(StreamHealth)
 class StreamHealthAdmin(admin.ModelAdmin):
-    list_display = ["account", "ws_connected_since", "ws_last_message_at", "ws_reconnects", "stopped_reason", "last_error_at", "last_error"]
-    readonly_fields = ["account", "ws_connected_since", "ws_last_message_at", "ws_reconnects", "last_error", "last_error_at"]
+    list_display = ["account", "ws_connected_since", "ws_last_message_at", "ws_reconnects", "stopped_reason", "last_audit_at", "last_audit_missing", "last_error_at", "last_error"]
+    readonly_fields = ["account", "ws_connected_since", "ws_last_message_at", "ws_reconnects", "last_audit_at", "last_audit_checked", "last_audit_missing", "last_error", "last_error_at"]
     fields = ["account", "stopped_reason", *readonly_fields[1:]]
 
     def has_add_permission(self, request):

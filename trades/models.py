@@ -105,6 +105,9 @@ class StreamHealth(models.Model):
     )
     last_error = models.TextField(blank=True, default="")
     last_error_at = models.DateTimeField(null=True, blank=True)
+    last_audit_at = models.DateTimeField(null=True, blank=True)
+    last_audit_checked = models.PositiveIntegerField(default=0, help_text="Trades the last audit read back.")
+    last_audit_missing = models.PositiveIntegerField(default=0, help_text="Of those, how many were not stored.")
 
     class Meta:
         verbose_name_plural = "stream health"

@@ -40,7 +40,7 @@ def ensure_beat_schedule() -> list[str]:
             interval=_every(int(settings.SYNC_INTERVAL_SECONDS)),
         )
     daily, _ = CrontabSchedule.objects.get_or_create(minute="17", hour="3", day_of_week="*", day_of_month="*", month_of_year="*")
-    ensure("re-check the last day of every account", "trades.tasks.recheck_all_accounts", crontab=daily)
+    ensure("audit the last day of every account", "trades.tasks.audit_all_accounts", crontab=daily)
     ensure("fold unprocessed trades", "trades.tasks.sweep_unprocessed_trades", interval=_every(60))
     ensure("refresh this schedule", "trades.tasks.refresh_beat_schedule", interval=_every(60))
     return added

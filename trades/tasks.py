@@ -18,53 +18,63 @@ from .synchronizer import market_symbol_for
 logger = logging.getLogger(__name__)
 
 
-def _rest_pass(account: ExchangeAccount, *, since=None) -> dict:
+def _with_connector(account: ExchangeAccount, work):
+    """Run `work(client, market_symbols)` on a fresh connector, closed afterwards."""
     from exchanges.connectors import ExchangeConnector
-
-    from .sync import RestSync
 
     async def run():
         connector = ExchangeConnector(account)
         try:
-            symbols = [market_symbol_for(account, s) for s in account.symbols]
-            return await RestSync(account, connector.rest_client()).run(symbols, since=since)
+            return await work(connector.rest_client(), [market_symbol_for(account, s) for s in account.symbols])
         finally:
             await connector.close()
 
-    result = async_to_sync(run)()
-    return {"account": account.name, "fetched": result.fetched, "new": result.new, "stopped": result.stopped}
+    return async_to_sync(run)()
 
 
-@shared_task(acks_late=True)
-def sync_account(account_id: int, recheck_hours: int | None = None) -> dict | None:
-    """One REST pass for an account; never two at once for the same account. With `recheck_hours`,
-    re-reads that many hours back (a re-check: trades already stored are skipped)."""
+def _locked(account_id: int, job):
     account = ExchangeAccount.objects.filter(pk=account_id, enabled=True).first()
     if account is None or not account.symbols:
         return None
     with account_lock(account.pk) as acquired:
         if not acquired:
-            logger.info("sync of %s already running elsewhere; skipped", account.name)
+            logger.info("%s: a sync or audit is already running elsewhere; skipped", account.name)
             return {"account": account.name, "skipped": True}
-        since = timezone.now() - timedelta(hours=recheck_hours) if recheck_hours else None
-        return _rest_pass(account, since=since)
+        return job(account)
+
+
+@shared_task(acks_late=True)
+def sync_account(account_id: int) -> dict | None:
+    """One REST pass for an account from its cursor; never two at once for the same account."""
+    from .sync import RestSync
+
+    def job(account):
+        result = _with_connector(account, lambda client, symbols: RestSync(account, client).run(symbols))
+        return {"account": account.name, "fetched": result.fetched, "new": result.new, "stopped": result.stopped}
+
+    return _locked(account_id, job)
+
+
+@shared_task(acks_late=True)
+def audit_account(account_id: int, hours: int | None = None, repair: bool = True) -> dict | None:
+    """Read the last `hours` back from the exchange and store whatever is missing (the daily re-check)."""
+    from .audit import audit_account as audit
+
+    since = timezone.now() - timedelta(hours=hours or settings.SYNC_RECHECK_HOURS)
+
+    def job(account):
+        result = _with_connector(account, lambda client, symbols: audit(account, client, symbols, since, repair=repair))
+        return {"account": account.name, "checked": result.checked, "missing": result.missing_count, "repaired": result.repaired}
+
+    return _locked(account_id, job)
 
 
 @shared_task
-def sync_all_accounts() -> int:
-    """Queue a pass for every enabled account (the beat schedule's entry point)."""
+def audit_all_accounts() -> int:
+    """Queue the daily re-check for every enabled account."""
     ids = list(ExchangeAccount.objects.filter(enabled=True).values_list("pk", flat=True))
     for account_id in ids:
-        sync_account.delay(account_id)
-    return len(ids)
-
-
-@shared_task
-def recheck_all_accounts() -> int:
-    """The daily re-check of the last day for every enabled account."""
-    ids = list(ExchangeAccount.objects.filter(enabled=True).values_list("pk", flat=True))
-    for account_id in ids:
-        sync_account.delay(account_id, recheck_hours=settings.SYNC_RECHECK_HOURS)
+        audit_account.delay(account_id)
     return len(ids)
 
 

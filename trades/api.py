@@ -1,0 +1,196 @@
+"""The trades part of the JSON API: trades (paged, or all of them as CSV), statistics, sync health."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from typing import Annotated, Literal
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
+from pydantic import model_validator
+
+from api.auth import TokenAuth
+from api.pagination import page
+from api.types import DecimalString, Id, Symbol, Time, UtcDateTime, decimal_string, utc_string
+
+from .health import sync_health
+from .models import Trade
+from .repository import TradeRepository
+
+router = Router(tags=["trades"], auth=TokenAuth("trades.view_trade"))
+
+Limit = Annotated[int, Field(ge=1, le=1000, description="At most this many trades (1 to 1000).")]
+Cursor = Annotated[str, Field(max_length=200, description="`next_cursor` of the page before.")]
+
+
+class TradeOut(Schema):
+    id: int
+    account_id: int
+    bot_instance_id: int | None
+    exchange_trade_id: str
+    order_id: str
+    symbol: str
+    market_symbol: str
+    side: str
+    taker_or_maker: str
+    amount: DecimalString
+    contract_size: DecimalString
+    price: DecimalString
+    cost: DecimalString
+    fee_cost: DecimalString
+    fee_currency: str
+    timestamp: UtcDateTime
+    p1_delta: DecimalString
+    p2_delta: DecimalString
+
+    @staticmethod
+    def resolve_account_id(trade: Trade) -> int:
+        return trade.exchange_id
+
+
+CSV_COLUMNS = [name for name in TradeOut.model_fields]
+
+
+class TradeFilters(Schema):
+    account: Id | None = Field(None, description="Account id.")
+    symbol: Symbol | None = Field(None, description="BASE/QUOTE for every market of the pair, or a full market symbol (BTC/USDT:USDT).")
+    side: Literal["buy", "sell"] | None = None
+    bot_instance: Id | None = Field(None, description="Bot instance id.")
+    since: Time | None = Field(None, description="From this time on (inclusive). Without an offset: UTC.")
+    until: Time | None = Field(None, description="Before this time (exclusive). Without an offset: UTC.")
+
+    @model_validator(mode="after")
+    def _time_range(self):
+        if self.since and self.until and self.since >= self.until:
+            raise ValueError("since must be before until")
+        return self
+
+    def queryset(self):
+        trades = Trade.objects.all()
+        if self.account is not None:
+            trades = trades.filter(exchange_id=self.account)
+        if self.symbol is not None:
+            trades = trades.filter(**{"market_symbol" if ":" in self.symbol else "symbol": self.symbol})
+        if self.side is not None:
+            trades = trades.filter(side=self.side)
+        if self.bot_instance is not None:
+            trades = trades.filter(bot_instance_id=self.bot_instance)
+        if self.since is not None:
+            trades = trades.filter(timestamp__gte=self.since)
+        if self.until is not None:
+            trades = trades.filter(timestamp__lt=self.until)
+        return trades
+
+
+class TradePage(Schema):
+    items: list[TradeOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last one.")
+
+
+@router.get("/trades", response=TradePage, summary="Trades, newest first (or oldest first), one page at a time")
+def list_trades(
+    request,
+    filters: Query[TradeFilters],
+    limit: Limit = 100,
+    cursor: Cursor | None = None,
+    order: Literal["desc", "asc"] = "desc",
+):
+    items, next_cursor = page(
+        filters.queryset(), time_field="timestamp", cursor=cursor, limit=limit, descending=order == "desc"
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return utc_string(value)
+    if hasattr(value, "as_tuple"):
+        return decimal_string(value)
+    return str(value)
+
+
+async def _csv_rows(queryset):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_COLUMNS)
+    async for trade in queryset.aiterator(chunk_size=2000):
+        values = {**trade.__dict__, "account_id": trade.exchange_id}
+        yield writer.writerow([_csv_value(values[name]) for name in CSV_COLUMNS])
+
+
+@router.get(
+    "/trades.csv",
+    summary="All the trades a query matches, as CSV, oldest first",
+    openapi_extra={"responses": {200: {"description": "CSV", "content": {"text/csv": {}}}}},
+)
+def export_trades(request, filters: Query[TradeFilters]):
+    queryset = filters.queryset().order_by("timestamp", "id")
+    response = StreamingHttpResponse(_csv_rows(queryset), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="trades.csv"'
+    return response
+
+
+class TradeStatisticsOut(Schema):
+    symbol: str
+    start_time: UtcDateTime
+    end_time: UtcDateTime | None
+    count: int
+    buy_volume: DecimalString
+    sell_volume: DecimalString
+    notional: DecimalString
+    fees: dict[str, DecimalString]
+    vwap: DecimalString | None
+
+
+@router.get("/trades/statistics", response=TradeStatisticsOut, summary="Count, volumes, notional, fees and VWAP of a symbol")
+async def trade_statistics(request, symbol: Symbol, since: Time, until: Time | None = None):
+    if until is not None and since >= until:
+        raise HttpError(422, "since must be before until")
+    return await TradeRepository().get_trade_statistics(symbol, since, until)
+
+
+class SymbolHealthOut(Schema):
+    symbol: str
+    last_trade_id: str
+    last_trade_time: UtcDateTime | None
+    last_sync_at: UtcDateTime | None
+    lag_seconds: float | None = Field(description="Seconds since this symbol's last successful REST pass.")
+    last_pass_fetched: int
+    last_pass_new: int
+    last_error: str
+    last_error_at: UtcDateTime | None
+
+
+class AccountHealthOut(Schema):
+    account_id: int
+    account: str
+    enabled: bool
+    ws_connected: bool
+    ws_connected_since: UtcDateTime | None
+    ws_last_message_at: UtcDateTime | None
+    ws_reconnects: int
+    stopped_reason: str
+    last_error: str
+    last_error_at: UtcDateTime | None
+    last_rest_sync: UtcDateTime | None = Field(description="The most recent successful REST pass of any symbol.")
+    lag_seconds: float | None = Field(description="Age of the stalest symbol's last successful REST pass.")
+    symbols: list[SymbolHealthOut]
+
+
+@router.get(
+    "/sync-health",
+    response=list[AccountHealthOut],
+    summary="WebSocket and REST sync state per account and symbol",
+    auth=TokenAuth("trades.view_streamhealth", "trades.view_synccursor"),
+)
+def get_sync_health(request, account: Id | None = None):
+    return sync_health(now=timezone.now(), account_id=account)

@@ -1,0 +1,80 @@
+"""The gap audit: read an account's trades back from the exchange over a time range and compare them
+with what is stored. The cursor is left alone; with `repair`, missing trades are ingested."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from exchanges.models import ExchangeAccount
+
+from .backoff import Backoff
+from .ingest import ingest_trades
+from .models import StreamHealth, Trade
+from .pagers import pager_for
+from .sync import now_ms
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AuditResult:
+    account: str
+    checked: int = 0
+    missing: dict[str, list[str]] = field(default_factory=dict)  # market symbol -> trade ids
+    repaired: int = 0
+
+    @property
+    def missing_count(self) -> int:
+        return sum(len(ids) for ids in self.missing.values())
+
+
+def _stored_ids(account: ExchangeAccount, ids: list[str]) -> set[str]:
+    stored: set[str] = set()
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        stored.update(Trade.objects.filter(exchange=account, exchange_trade_id__in=chunk).values_list("exchange_trade_id", flat=True))
+    return stored
+
+
+def _record(account: ExchangeAccount, result: AuditResult) -> None:
+    StreamHealth.objects.update_or_create(
+        account=account,
+        defaults={"last_audit_at": timezone.now(), "last_audit_checked": result.checked, "last_audit_missing": result.missing_count},
+    )
+
+
+async def read_back(client, account: ExchangeAccount, market_symbol: str, since: datetime, backoff: Backoff) -> list[dict]:
+    pager = pager_for(account.ccxt_id)
+    resume = pager.initial(int(since.timestamp() * 1000))
+    since_ms = int(since.timestamp() * 1000)
+    trades: dict[str, dict] = {}
+    while True:
+        page = await backoff.call(client, lambda: pager.fetch(client, market_symbol, resume, now_ms()), f"audit {account.name} {market_symbol}")
+        for trade in page.trades:
+            if (trade.get("timestamp") or 0) >= since_ms:
+                trades[str(trade["id"])] = trade
+        resume = page.resume
+        if page.done:
+            return list(trades.values())
+
+
+async def audit_account(account: ExchangeAccount, client, market_symbols: list[str], since: datetime, *, repair: bool = False, backoff: Backoff | None = None) -> AuditResult:
+    backoff = backoff or Backoff()
+    result = AuditResult(account.name)
+    for market_symbol in market_symbols:
+        trades = await read_back(client, account, market_symbol, since, backoff)
+        result.checked += len(trades)
+        stored = await sync_to_async(_stored_ids)(account, [str(t["id"]) for t in trades])
+        missing = [t for t in trades if str(t["id"]) not in stored]
+        if missing:
+            result.missing[market_symbol] = sorted((str(t["id"]) for t in missing), key=lambda i: (len(i), i))
+            logger.warning("audit of %s %s: %d trades missing", account.name, market_symbol, len(missing))
+            if repair:
+                result.repaired += len(await sync_to_async(ingest_trades)(account, missing))
+    await sync_to_async(_record)(account, result)
+    return result

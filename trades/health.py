@@ -1,0 +1,98 @@
+"""Reads of sync health for the API and the operator pages: per account, its WebSocket stream and the
+REST sync of each symbol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from exchanges.models import ExchangeAccount
+
+from .models import StreamHealth, SyncCursor
+
+
+@dataclass(frozen=True)
+class SymbolHealth:
+    symbol: str
+    last_trade_id: str
+    last_trade_time: datetime | None
+    last_sync_at: datetime | None
+    lag_seconds: float | None
+    last_pass_fetched: int
+    last_pass_new: int
+    last_error: str
+    last_error_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AccountHealth:
+    account_id: int
+    account: str
+    enabled: bool
+    ws_connected: bool
+    ws_connected_since: datetime | None
+    ws_last_message_at: datetime | None
+    ws_reconnects: int
+    stopped_reason: str
+    last_error: str
+    last_error_at: datetime | None
+    symbols: list[SymbolHealth]
+
+    @property
+    def last_rest_sync(self) -> datetime | None:
+        """The most recent successful REST pass over any symbol."""
+        return max((s.last_sync_at for s in self.symbols if s.last_sync_at), default=None)
+
+    @property
+    def lag_seconds(self) -> float | None:
+        """Age of the stalest symbol's last successful REST pass; none while a symbol never synced."""
+        lags = [s.lag_seconds for s in self.symbols]
+        if not lags or None in lags:
+            return None
+        return max(lags)
+
+
+def _lag(now: datetime, then: datetime | None) -> float | None:
+    return None if then is None else max((now - then).total_seconds(), 0.0)
+
+
+def sync_health(*, now: datetime, account_id: int | None = None) -> list[AccountHealth]:
+    accounts = ExchangeAccount.objects.order_by("name")
+    if account_id is not None:
+        accounts = accounts.filter(pk=account_id)
+    streams = {h.account_id: h for h in StreamHealth.objects.filter(account__in=accounts)}
+    cursors: dict[int, list[SyncCursor]] = {}
+    for cursor in SyncCursor.objects.filter(account__in=accounts).order_by("symbol"):
+        cursors.setdefault(cursor.account_id, []).append(cursor)
+    result = []
+    for account in accounts:
+        stream = streams.get(account.pk) or StreamHealth(account=account)
+        result.append(
+            AccountHealth(
+                account_id=account.pk,
+                account=account.name,
+                enabled=account.enabled,
+                ws_connected=stream.ws_connected_since is not None,
+                ws_connected_since=stream.ws_connected_since,
+                ws_last_message_at=stream.ws_last_message_at,
+                ws_reconnects=stream.ws_reconnects,
+                stopped_reason=stream.stopped_reason,
+                last_error=stream.last_error,
+                last_error_at=stream.last_error_at,
+                symbols=[
+                    SymbolHealth(
+                        symbol=c.symbol,
+                        last_trade_id=c.last_trade_id,
+                        last_trade_time=c.last_trade_time,
+                        last_sync_at=c.last_sync_at,
+                        lag_seconds=_lag(now, c.last_sync_at),
+                        last_pass_fetched=c.last_pass_fetched,
+                        last_pass_new=c.last_pass_new,
+                        last_error=c.last_error,
+                        last_error_at=c.last_error_at,
+                    )
+                    for c in cursors.get(account.pk, [])
+                ],
+            )
+        )
+    return result
