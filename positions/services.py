@@ -170,7 +170,7 @@ def fold_book(book: Book, trades: list[Trade]) -> list[Position]:
 
 
 def fold_trades(trades: Iterable[Trade]) -> list[Position]:
-    """Fold stored, unprocessed trades into positions and mark them processed, in the caller's
+    """Fold stored trades into positions and mark those not yet marked processed, in the caller's
     transaction. Books are taken in a fixed order so that concurrent folds cannot deadlock."""
     books: dict[Book, list[Trade]] = defaultdict(list)
     for trade in trades:
@@ -178,7 +178,9 @@ def fold_trades(trades: Iterable[Trade]) -> list[Position]:
     written: list[Position] = []
     for book in sorted(books, key=lambda b: (b.exchange_id, b.bot_instance_id or 0, b.symbol)):
         written += fold_book(book, sorted(books[book], key=trade_order_key))
-    Trade.objects.filter(id__in=[t.id for trades in books.values() for t in trades]).update(processed=True)
+    unprocessed = [t.id for trades in books.values() for t in trades if not t.processed]
+    if unprocessed:
+        Trade.objects.filter(id__in=unprocessed).update(processed=True)
     if written:
         changed = sorted({Book.of(p) for p in written}, key=lambda b: (b.exchange_id, b.bot_instance_id or 0, b.symbol))
         transaction.on_commit(lambda: positions_changed(changed))

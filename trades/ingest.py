@@ -11,6 +11,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from exchanges.models import ExchangeAccount, Market
+from positions.fold import trade_deltas
 
 from .models import RejectedTrade, Trade
 from .normalize import ExactTrade, RejectedPayload, exact_trade
@@ -41,10 +42,12 @@ _COLUMNS = (
 _NAMES = ", ".join(f'"{name}"' for name, _ in _COLUMNS)
 _ARRAYS = ", ".join(f"%b::{kind}[]" for _, kind in _COLUMNS)
 # One statement per batch: rows arrive as arrays, duplicates of stored trades are skipped, and
-# RETURNING names only the rows this statement inserted.
+# RETURNING names only the rows this statement inserted. Rows go in as processed: the fold runs in the
+# same transaction, and only if it fails does its receiver mark them unprocessed. (Inserting them
+# unprocessed and updating them after the fold would write every row twice.)
 _INSERT = (
     f"INSERT INTO {Trade._meta.db_table} ({_NAMES}, processed, received_at) "
-    f"SELECT {_NAMES}, false, now() FROM unnest({_ARRAYS}) AS batch({_NAMES}) "
+    f"SELECT {_NAMES}, true, now() FROM unnest({_ARRAYS}) AS batch({_NAMES}) "
     f"ON CONFLICT (exchange_id, exchange_trade_id) DO NOTHING RETURNING id, exchange_trade_id"
 )
 
@@ -58,9 +61,10 @@ def _contract_size(account: ExchangeAccount, market_symbol: str, markets: dict[s
     return markets[market_symbol]
 
 
-def build_trade(account: ExchangeAccount, exact: ExactTrade, raw: dict, contract_size: Decimal, bot_instance_id=None) -> Trade:
-    from positions.fold import trade_deltas
+_FIELD_ORDER = [f.attname for f in Trade._meta.concrete_fields]
 
+
+def build_trade(account: ExchangeAccount, exact: ExactTrade, raw: dict, contract_size: Decimal, bot_instance_id=None) -> Trade:
     base, quote = exact.symbol.split("/", 1)
     deltas = trade_deltas(
         side=exact.side,
@@ -72,26 +76,32 @@ def build_trade(account: ExchangeAccount, exact: ExactTrade, raw: dict, contract
         fee_cost=exact.fee_cost,
         fee_currency=exact.fee_currency,
     )
-    return Trade(
-        exchange=account,
-        bot_instance_id=bot_instance_id,
-        exchange_trade_id=exact.exchange_trade_id,
-        order_id=exact.order_id,
-        symbol=exact.symbol,
-        market_symbol=exact.market_symbol,
-        side=exact.side,
-        taker_or_maker=exact.taker_or_maker,
-        amount=exact.amount,
-        contract_size=contract_size,
-        price=exact.price,
-        cost=exact.cost,
-        fee_cost=exact.fee_cost,
-        fee_currency=exact.fee_currency,
-        timestamp=exact.timestamp,
-        p1_delta=deltas.p1_delta,
-        p2_delta=deltas.p2_delta,
-        raw=raw,
-    )
+    values = {
+        "id": None,
+        "exchange_id": account.pk,
+        "bot_instance_id": bot_instance_id,
+        "exchange_trade_id": exact.exchange_trade_id,
+        "order_id": exact.order_id,
+        "symbol": exact.symbol,
+        "market_symbol": exact.market_symbol,
+        "side": exact.side,
+        "taker_or_maker": exact.taker_or_maker,
+        "amount": exact.amount,
+        "contract_size": contract_size,
+        "price": exact.price,
+        "cost": exact.cost,
+        "fee_cost": exact.fee_cost,
+        "fee_currency": exact.fee_currency,
+        "timestamp": exact.timestamp,
+        "p1_delta": deltas.p1_delta,
+        "p2_delta": deltas.p2_delta,
+        "processed": False,
+        "raw": raw,
+        "received_at": None,
+    }
+    # Positional arguments take Model.__init__'s fast path; keywords cost more than the rest of
+    # normalising a trade.
+    return Trade(*(values[name] for name in _FIELD_ORDER))
 
 
 def raw_payload(trade: dict) -> dict:
@@ -133,9 +143,7 @@ def normalise_batch(account: ExchangeAccount, trades: Iterable[dict], bot_instan
             rejected.append(_reject(account, payload, str(reason)))
             continue
         contract_size = _contract_size(account, exact.market_symbol, markets)
-        storable[exact.exchange_trade_id] = build_trade(
-            account, exact, _json_safe(raw_payload(payload)), contract_size, bot_instance_id
-        )
+        storable[exact.exchange_trade_id] = build_trade(account, exact, raw_payload(payload), contract_size, bot_instance_id)
     return list(storable.values()), rejected
 
 
@@ -160,6 +168,7 @@ def insert_new_trades(trades: list[Trade]) -> list[Trade]:
         pk = inserted.get(trade.exchange_trade_id)
         if pk is not None:
             trade.id = pk
+            trade.processed = True
             trade._state.adding = False
             trade._state.db = connection.alias
             new.append(trade)

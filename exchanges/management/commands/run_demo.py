@@ -1,25 +1,53 @@
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
-    help = "Everything `make run` starts: migrations, the operator login and the web server."
+    help = (
+        "Everything `make run` starts: migrations, the operator login, the exchange simulator (its "
+        "accounts registered), the tracker (`track`) and the ASGI web server."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--web-port", type=int, default=8000)
+        parser.add_argument("--simulator-port", type=int, default=8900)
+        parser.add_argument("--simulator-config", default="", help="a simulator config file (default: built-in)")
 
-    def handle(self, *args, web_port, **options):
+    def handle(self, *args, web_port, simulator_port, simulator_config, **options):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("ensure_operator")
-        children = [self.start("runserver", f"127.0.0.1:{web_port}", "--noreload")]
-        self.stdout.write(f"admin: http://127.0.0.1:{web_port}/admin/  (database: {settings.DATABASES['default']['NAME']})")
+        simulator_args = ["simulate_exchange", "--port", str(simulator_port), "--register"]
+        if simulator_config:
+            simulator_args += ["--config", simulator_config]
+        children = [self.start(*simulator_args)]
+        self.wait_for_port(simulator_port, children[0])
+        children += [self.start("track"), self.start("runserver", f"127.0.0.1:{web_port}", "--noreload")]
+        self.stdout.write(
+            f"exchange simulator: http://127.0.0.1:{simulator_port}/_sim/stats\n"
+            f"admin:              http://127.0.0.1:{web_port}/admin/\n"
+            f"positions:          http://127.0.0.1:{web_port}/positions/\n"
+            "Ctrl-C stops everything."
+        )
         self.supervise(children)
+
+    def wait_for_port(self, port: int, child: subprocess.Popen, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if child.poll() is not None:
+                raise CommandError(f"the simulator exited with code {child.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise CommandError(f"the simulator did not listen on port {port} within {timeout:.0f}s")
 
     def start(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR)
