@@ -43,8 +43,9 @@ class BinancePager:
         end = min(start + self.window_ms - 1, now_ms)
         trades = await client.fetch_my_trades(market_symbol, since=start, limit=self.limit, params={"until": end})
         if trades:
+            # Found the first trades: from here on, page by id (a window covers only 24 hours).
             last_id = max(int(t["id"]) for t in trades)
-            return Page(trades, {"from_id": last_id}, done=len(trades) < self.limit)
+            return Page(trades, {"from_id": last_id}, done=False)
         return Page([], {"window_start": end + 1}, done=end >= now_ms)
 
 

@@ -123,6 +123,7 @@ class RestSync:
         self.backoff = backoff or Backoff()
         self.progress = progress
         self.pager = pager_for(account.ccxt_id)
+        self._markets_stored = False
 
     async def sync_symbol(self, market_symbol: str, *, since: datetime | None = None) -> SymbolResult:
         account = self.account
@@ -146,19 +147,36 @@ class RestSync:
         await sync_to_async(_finish_pass)(cursor, result)
         return result
 
+    async def load_markets(self) -> None:
+        """Load the markets (ccxt asks the exchange once per client) and keep them as `Market` rows,
+        which ingest and the fold read for contract sizes and amount steps."""
+        from exchanges.connectors import upsert_markets
+
+        markets = await self.backoff.call(self.client, self.client.load_markets, f"{self.account.name} markets")
+        if not self._markets_stored:
+            await sync_to_async(upsert_markets)(self.account, markets)
+            self._markets_stored = True
+
+    async def _stopped(self, result: SyncResult, market_symbol: str | None, stop: AccountStopped) -> SyncResult:
+        message = scrub(str(stop), self.account)
+        logger.error("sync of %s stopped: %s", self.account.name, message)
+        await sync_to_async(_record_error)(self.account, market_symbol, message, stop=True)
+        result.stopped = message
+        return result
+
     async def run(self, symbols: list[str] | None = None, *, since: datetime | None = None) -> SyncResult:
         """Sync the given symbols (ccxt market symbols; default: the account's). An account fault
         stops the pass and marks the account stopped; any other error is recorded per symbol."""
         result = SyncResult(self.account.name)
+        try:
+            await self.load_markets()
+        except AccountStopped as stop:
+            return await self._stopped(result, None, stop)
         for market_symbol in symbols or self.account.symbols:
             try:
                 result.symbols.append(await self.sync_symbol(market_symbol, since=since))
             except AccountStopped as stop:
-                message = str(stop)
-                logger.error("sync of %s stopped: %s", self.account.name, scrub(message, self.account))
-                await sync_to_async(_record_error)(self.account, market_symbol, message, stop=True)
-                result.stopped = scrub(message, self.account)
-                return result
+                return await self._stopped(result, market_symbol, stop)
             except Exception as error:  # recorded and shown in sync health; the other symbols go on
                 logger.exception("sync of %s %s failed", self.account.name, market_symbol)
                 await sync_to_async(_record_error)(self.account, market_symbol, f"{type(error).__name__}: {error}")
