@@ -65,18 +65,19 @@ class BybitPager:
 
     async def fetch(self, client, market_symbol: str, resume: dict, now_ms: int) -> Page:
         if "window_start" in resume:
-            start, end = int(resume["window_start"]), int(resume["window_end"])
+            start, end, last = int(resume["window_start"]), int(resume["window_end"]), bool(resume.get("last"))
         else:
             start = max(int(resume["synced_until"]) - self.overlap_ms, 0)
             end = min(start + self.window_ms - 1, now_ms)
+            last = end >= now_ms  # this window reaches the present: the pass ends with it
         params = {"until": end}
         if resume.get("page_cursor"):
             params["cursor"] = resume["page_cursor"]
         trades = await client.fetch_my_trades(market_symbol, since=start, limit=self.limit, params=params)
         next_cursor = next((t["info"]["nextPageCursor"] for t in trades if t["info"].get("nextPageCursor")), None)
         if trades and next_cursor:
-            return Page(trades, {"window_start": start, "window_end": end, "page_cursor": next_cursor}, done=False)
-        return Page(trades, {"synced_until": end + 1}, done=end >= now_ms)
+            return Page(trades, {"window_start": start, "window_end": end, "last": last, "page_cursor": next_cursor}, done=False)
+        return Page(trades, {"synced_until": end + 1}, done=last)
 
 
 PAGERS = {"binance": BinancePager, "bybit": BybitPager}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import ccxt
@@ -19,6 +20,8 @@ from .models import StreamHealth
 from .sync import scrub
 
 logger = logging.getLogger(__name__)
+
+HEALTH_WRITE_SECONDS = 1.0  # `ws_last_message_at` is written at most this often, not once per message
 
 
 def _set_health(account: ExchangeAccount, **fields) -> None:
@@ -63,6 +66,7 @@ class AccountStream:
         self.idle_seconds = idle_seconds or settings.STREAM_IDLE_SECONDS
         self.backoff = backoff or Backoff(max_seconds=30)
         self.delivered = 0
+        self._health_written = 0.0
 
     async def run(self) -> None:
         attempt = 0
@@ -114,7 +118,10 @@ class AccountStream:
         if wanted:
             await sync_to_async(ingest_trades)(self.account, wanted)
             self.delivered += len(wanted)
-        await sync_to_async(_set_health)(self.account, ws_last_message_at=timezone.now())
+        now = time.monotonic()
+        if now - self._health_written >= HEALTH_WRITE_SECONDS:
+            self._health_written = now
+            await sync_to_async(_set_health)(self.account, ws_last_message_at=timezone.now())
 
 
 async def _close_quietly(client) -> None:
