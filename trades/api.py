@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.http import StreamingHttpResponse
@@ -51,7 +52,7 @@ class TradeOut(Schema):
         return trade.exchange_id
 
 
-CSV_COLUMNS = [name for name in TradeOut.model_fields]
+CSV_COLUMNS = list(TradeOut.model_fields)
 
 
 class TradeFilters(Schema):
@@ -69,7 +70,7 @@ class TradeFilters(Schema):
         return self
 
     def queryset(self):
-        trades = Trade.objects.all()
+        trades = Trade.objects.defer("raw")
         if self.account is not None:
             trades = trades.filter(exchange_id=self.account)
         if self.symbol is not None:
@@ -114,17 +115,21 @@ def _csv_value(value) -> str:
         return ""
     if isinstance(value, datetime):
         return utc_string(value)
-    if hasattr(value, "as_tuple"):
+    if isinstance(value, Decimal):
         return decimal_string(value)
     return str(value)
 
 
+def _csv_row(trade: Trade) -> list[str]:
+    return [_csv_value(trade.exchange_id if name == "account_id" else getattr(trade, name)) for name in CSV_COLUMNS]
+
+
 async def _csv_rows(queryset):
+    """Rows as the ASGI server sends them: fetched in chunks, never the whole export in memory."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     async for trade in queryset.aiterator(chunk_size=2000):
-        values = {**trade.__dict__, "account_id": trade.exchange_id}
-        yield writer.writerow([_csv_value(values[name]) for name in CSV_COLUMNS])
+        yield writer.writerow(_csv_row(trade))
 
 
 @router.get(

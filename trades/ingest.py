@@ -47,7 +47,7 @@ _ARRAYS = ", ".join(f"%b::{kind}[]" for _, kind in _COLUMNS)
 # unprocessed and updating them after the fold would write every row twice.)
 _INSERT = (
     f"INSERT INTO {Trade._meta.db_table} ({_NAMES}, processed, received_at) "
-    f"SELECT {_NAMES}, true, now() FROM unnest({_ARRAYS}) AS batch({_NAMES}) "
+    f"SELECT {_NAMES}, %b, now() FROM unnest({_ARRAYS}) AS batch({_NAMES}) "
     f"ON CONFLICT (exchange_id, exchange_trade_id) DO NOTHING RETURNING id, exchange_trade_id"
 )
 
@@ -147,7 +147,7 @@ def normalise_batch(account: ExchangeAccount, trades: Iterable[dict], bot_instan
     return list(storable.values()), rejected
 
 
-def insert_new_trades(trades: list[Trade]) -> list[Trade]:
+def insert_new_trades(trades: list[Trade], *, processed: bool = True) -> list[Trade]:
     """Insert in one statement, skipping trades already stored; returns the ones that were new."""
     if not trades:
         return []
@@ -161,14 +161,14 @@ def insert_new_trades(trades: list[Trade]) -> list[Trade]:
     # A server-side-binding cursor sends the arrays in binary; Django's client-side cursor would
     # quote every element into the SQL text, which costs more than the insert itself.
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_INSERT, columns, binary=True)
+        cursor.execute(_INSERT, [processed, *columns], binary=True)
         inserted = dict((trade_id, pk) for pk, trade_id in cursor.fetchall())
     new = []
     for trade in trades:
         pk = inserted.get(trade.exchange_trade_id)
         if pk is not None:
             trade.id = pk
-            trade.processed = True
+            trade.processed = processed
             trade._state.adding = False
             trade._state.db = connection.alias
             new.append(trade)
@@ -199,17 +199,22 @@ def conflicting_duplicates(account: ExchangeAccount, skipped: list[Trade]) -> li
     return conflicts
 
 
-def ingest_trades(account: ExchangeAccount, trades: Iterable[dict], *, bot_instance_id: int | None = None) -> list[Trade]:
+def ingest_trades(
+    account: ExchangeAccount, trades: Iterable[dict], *, bot_instance_id: int | None = None, fold: bool = True
+) -> list[Trade]:
     """Store ccxt unified trades of one account exactly once and fold the new ones into positions.
 
     Payloads that cannot be stored are kept aside as `RejectedTrade`s with the reason. Returns the
     trades that were new; a trade already stored (by this path or the other) is skipped silently.
+    With `fold=False` the new trades are stored unprocessed and not folded yet: for a caller that
+    receives history newest first and folds it once in order afterwards (`fold_unprocessed`), since
+    folding each older page as it comes would replay the book every time.
     """
     storable, rejected = normalise_batch(account, trades, bot_instance_id)
     with transaction.atomic():
         if rejected:
             RejectedTrade.objects.bulk_create(rejected)
-        new = insert_new_trades(storable)
+        new = insert_new_trades(storable, processed=fold)
         new_ids = {t.exchange_trade_id for t in new}
         conflicts = conflicting_duplicates(account, [t for t in storable if t.exchange_trade_id not in new_ids])
         for trade, reason in conflicts:
@@ -217,6 +222,6 @@ def ingest_trades(account: ExchangeAccount, trades: Iterable[dict], *, bot_insta
         RejectedTrade.objects.bulk_create(
             RejectedTrade(exchange=account, exchange_trade_id=t.exchange_trade_id, reason=reason, raw=t.raw) for t, reason in conflicts
         )
-        if new:
+        if new and fold:
             trades_inserted.send(sender=Trade, trades=new)
     return new

@@ -18,6 +18,7 @@ class Page:
     trades: list[dict]
     resume: dict
     done: bool
+    newest_first: bool = False  # older pages follow: fold once the run is complete, not page by page
 
 
 class BinancePager:
@@ -76,7 +77,9 @@ class BybitPager:
         trades = await client.fetch_my_trades(market_symbol, since=start, limit=self.limit, params=params)
         next_cursor = next((t["info"]["nextPageCursor"] for t in trades if t["info"].get("nextPageCursor")), None)
         if trades and next_cursor:
-            return Page(trades, {"window_start": start, "window_end": end, "last": last, "page_cursor": next_cursor}, done=False)
+            return Page(
+                trades, {"window_start": start, "window_end": end, "last": last, "page_cursor": next_cursor}, done=False, newest_first=True
+            )
         return Page(trades, {"synced_until": end + 1}, done=last)
 
 

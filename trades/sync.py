@@ -14,11 +14,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
+from positions.services import fold_unprocessed
 
 from .backoff import AccountStopped, Backoff
 from .ingest import ingest_trades
 from .models import StreamHealth, SyncCursor
-from .pagers import pager_for
+from .pagers import Page, pager_for
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +71,14 @@ def _load_cursor(account: ExchangeAccount, market_symbol: str) -> SyncCursor:
     return cursor
 
 
-def _store_page(account: ExchangeAccount, cursor: SyncCursor, trades: list[dict], resume: dict) -> int:
-    """Store a page's trades and the cursor that follows them in one transaction."""
+def _store_page(account: ExchangeAccount, cursor: SyncCursor, page: Page) -> int:
+    """Store a page's trades and the cursor that follows them in one transaction. A page with older
+    ones still to come is stored unfolded; the run's last page folds them all, in order."""
+    trades, resume = page.trades, page.resume
     with transaction.atomic():
-        new = ingest_trades(account, trades)
+        new = ingest_trades(account, trades, fold=not page.newest_first)
+        if not page.newest_first:
+            fold_unprocessed(exchange_id=account.pk, market_symbol=cursor.symbol)
         newest = max(trades, key=lambda t: (t.get("timestamp") or 0, len(str(t.get("id"))), str(t.get("id"))), default=None)
         if newest is not None and newest.get("timestamp"):
             newest_time = datetime.fromtimestamp(newest["timestamp"] // 1000, tz=UTC) + timedelta(milliseconds=newest["timestamp"] % 1000)
@@ -136,7 +141,7 @@ class RestSync:
                 lambda: self.pager.fetch(self.client, market_symbol, resume, now_ms()),
                 f"{account.name} {market_symbol}",
             )
-            result.new += await sync_to_async(_store_page)(account, cursor, page.trades, page.resume)
+            result.new += await sync_to_async(_store_page)(account, cursor, page)
             result.fetched += len(page.trades)
             result.pages += 1
             resume = page.resume

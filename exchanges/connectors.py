@@ -1,0 +1,158 @@
+"""ccxt clients for exchange accounts, and the account's `Market` rows from what ccxt loads.
+
+`build_client` gives a ccxt.pro client (REST and watch_* in one object) configured so that
+`load_markets` fetches only the account's market type. With `base_url` set, every REST and
+WebSocket URL of the client points there instead (the simulator, a proxy); empty, the client talks
+to the real exchange.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
+
+import ccxt.pro
+
+from .models import ExchangeAccount, Market, canonical_symbol
+
+# Per (ccxt id, market type): options that keep load_markets to that type and skip the currencies call.
+CLIENT_OPTIONS = {
+    # fetchMargins: with credentials, binance's fetch_markets also asks the two sapi margin pair lists.
+    ("binance", "spot"): {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False},
+    ("bybit", "swap"): {"defaultType": "swap", "defaultSubType": "linear", "fetchMarkets": {"types": ["linear"]}},
+}
+# bybit.py (ccxt 4.5.90) ignores options['fetchCurrencies']: load_markets calls fetch_currencies (a
+# signed /v5/asset/coin/query-info) whenever has['fetchCurrencies'] is True, so switch that off.
+CLIENT_HAS = {"bybit": {"fetchCurrencies": False}}
+# ccxt's limiter spaces calls by cost x rateLimit ms, its costs being the exchange's weights. Binance
+# spot allows 6,000 weight a minute (10 ms a unit); ccxt's default of 50 ms assumes the old 1,200 and
+# makes a backfill five times slower than the exchange allows.
+CLIENT_RATE_LIMIT_MS = {"binance": 10}
+
+
+class UnsupportedAccount(ValueError):
+    pass
+
+
+def point_urls_at(urls, base_url: str):
+    """A copy of ccxt's URL tree with every absolute URL moved to `base_url`, keeping each path.
+
+    https://api.binance.com/api/v3 -> http://127.0.0.1:8900/api/v3, wss://stream.{hostname}/v5/private
+    -> ws://127.0.0.1:8900/v5/private. Secure schemes stay secure when the base URL is https.
+    """
+    base = urlsplit(base_url)
+    secure = base.scheme == "https"
+    prefix = base.path.rstrip("/")
+
+    def move(value):
+        if isinstance(value, dict):
+            return {key: move(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [move(item) for item in value]
+        if not isinstance(value, str) or "://" not in value:
+            return value
+        url = urlsplit(value)
+        if url.scheme in ("ws", "wss"):
+            scheme = "wss" if secure else "ws"
+        elif url.scheme in ("http", "https"):
+            scheme = "https" if secure else "http"
+        else:
+            return value
+        return urlunsplit((scheme, base.netloc, prefix + url.path, url.query, url.fragment))
+
+    return move(copy.deepcopy(urls))
+
+
+def client_config(account: ExchangeAccount) -> dict:
+    options = CLIENT_OPTIONS.get((account.ccxt_id, account.market_type))
+    if options is None:
+        raise UnsupportedAccount(f"{account.ccxt_id} {account.market_type} is not supported")
+    return {
+        "apiKey": str(account.api_key),
+        "secret": str(account.api_secret),
+        "enableRateLimit": True,
+        **({"rateLimit": CLIENT_RATE_LIMIT_MS[account.ccxt_id]} if account.ccxt_id in CLIENT_RATE_LIMIT_MS else {}),
+        "options": copy.deepcopy(options),
+        "has": dict(CLIENT_HAS.get(account.ccxt_id, {})),
+    }
+
+
+def build_client(account: ExchangeAccount, **overrides) -> ccxt.pro.Exchange:
+    """A ccxt.pro client for the account; `overrides` are merged into its ccxt config."""
+    config = client_config(account)
+    for key, value in overrides.items():
+        config[key] = {**config[key], **value} if isinstance(config.get(key), dict) and isinstance(value, dict) else value
+    client = getattr(ccxt.pro, account.ccxt_id)(config)
+    if account.base_url:
+        client.urls["api"] = point_urls_at(client.urls["api"], account.base_url)
+    return client
+
+
+def _step(info: dict, ccxt_id: str, kind: str) -> str | None:
+    """The exchange's own step string: Binance LOT_SIZE.stepSize / PRICE_FILTER.tickSize,
+    Bybit lotSizeFilter.qtyStep / priceFilter.tickSize."""
+    if ccxt_id == "binance":
+        filters = {f.get("filterType"): f for f in info.get("filters", [])}
+        return (filters.get("LOT_SIZE", {}).get("stepSize") if kind == "amount" else filters.get("PRICE_FILTER", {}).get("tickSize"))
+    if ccxt_id == "bybit":
+        return (info.get("lotSizeFilter", {}).get("qtyStep") if kind == "amount" else info.get("priceFilter", {}).get("tickSize"))
+    return None
+
+
+def _exact(text: str | None, fallback) -> Decimal:
+    if text not in (None, ""):
+        return Decimal(text).normalize()
+    # ccxt's float: repr is the shortest string that round-trips, so 0.001 stays 0.001.
+    return Decimal(repr(fallback)) if fallback is not None else Decimal(0)
+
+
+def market_fields(ccxt_id: str, market: dict) -> dict:
+    info = market.get("info") or {}
+    contract_size = market.get("contractSize")
+    return {
+        "symbol": canonical_symbol(market["symbol"]),
+        "base": market["base"],
+        "quote": market["quote"],
+        "contract_size": Decimal(repr(contract_size)) if contract_size is not None else Decimal(1),
+        "amount_step": _exact(_step(info, ccxt_id, "amount"), market.get("precision", {}).get("amount")),
+        "price_step": _exact(_step(info, ccxt_id, "price"), market.get("precision", {}).get("price")),
+    }
+
+
+def upsert_markets(account: ExchangeAccount, markets: dict) -> list[Market]:
+    """Create or update the account's `Market` rows from ccxt's loaded markets of its market type."""
+    rows = [
+        Market(account=account, market_symbol=market["symbol"], **market_fields(account.ccxt_id, market))
+        for market in markets.values()
+        if market.get("type") == account.market_type
+    ]
+    return Market.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["account", "market_symbol"],
+        update_fields=["symbol", "base", "quote", "contract_size", "amount_step", "price_step"],
+    )
+
+
+class ExchangeConnector:
+    """An account's ccxt clients: one kept for REST passes, and a fresh one for each WebSocket
+    stream, which its stream closes (a stream torn down must not take the REST client with it)."""
+
+    def __init__(self, account: ExchangeAccount, **overrides):
+        self.account = account
+        self.overrides = overrides
+        self._rest = None
+
+    def rest_client(self):
+        if self._rest is None:
+            self._rest = build_client(self.account, **self.overrides)
+        return self._rest
+
+    def stream_client(self):
+        return build_client(self.account, **self.overrides)
+
+    async def close(self) -> None:
+        if self._rest is not None:
+            client, self._rest = self._rest, None
+            await client.close()
