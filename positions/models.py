@@ -53,3 +53,22 @@ class Position(models.Model):
     def __str__(self) -> str:
         state = self.side if self.is_open else "closed"
         return f"{self.exchange_id} {self.symbol} {state} {self.size}"
+
+
+class MarkPrice(models.Model):
+    """The latest price of one market of an account, from the exchange's ticker: what open positions
+    are valued at (`pnl = p2 + p1 * price`)."""
+
+    account = models.ForeignKey(ExchangeAccount, on_delete=models.CASCADE, related_name="mark_prices")
+    market_symbol = models.CharField(max_length=64, help_text="ccxt's full symbol.")
+    symbol = models.CharField(max_length=32, help_text="Canonical BASE/QUOTE.")
+    price = models.DecimalField(**DECIMAL)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "market_symbol"], name="mark_price_unique_per_market"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.market_symbol} {self.price}"

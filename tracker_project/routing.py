@@ -1,7 +1,13 @@
 from channels.routing import ChannelNameRouter
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import path
 
+from positions.consumers import PositionsConsumer
 from trades.consumers import STREAMS_CHANNEL, ExchangeStreamsConsumer
 
-websocket_urlpatterns: list = []
+websocket_urlpatterns: list = [
+    # Session cookies authenticate these sockets, so only pages of this site may open them.
+    path("ws/positions/", AllowedHostsOriginValidator(PositionsConsumer.as_asgi())),
+]
 
 channel_routes = ChannelNameRouter({STREAMS_CHANNEL: ExchangeStreamsConsumer.as_asgi()})

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "exchanges",
     "trades",
     "positions",
+    "api",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_celery_beat",
+    "ninja",
 ]
 
 MIDDLEWARE = [

@@ -1,3 +1,4 @@
+import os
 import signal
 import socket
 import subprocess
@@ -7,6 +8,8 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from tracker_project.database import stop_embedded_database
 
 
 class Command(BaseCommand):
@@ -35,7 +38,15 @@ class Command(BaseCommand):
             f"positions:          http://127.0.0.1:{web_port}/positions/\n"
             "Ctrl-C stops everything."
         )
-        self.supervise(children)
+        try:
+            self.supervise(children)
+        finally:
+            if not os.environ.get("DATABASE_URL"):
+                from django.db import connections
+
+                connections.close_all()
+                stop_embedded_database(settings.VAR_DIR / "pgdata")
+                self.stdout.write("embedded PostgreSQL stopped")
 
     def wait_for_port(self, port: int, child: subprocess.Popen, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -68,7 +79,7 @@ class Command(BaseCommand):
             pass
         for child in children:
             if child.poll() is None:
-                child.terminate()
+                child.send_signal(signal.SIGINT)  # like Ctrl-C: each exits cleanly and lets go of the database
         for child in children:
             try:
                 child.wait(timeout=10)

@@ -1,0 +1,37 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from .models import ApiToken
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued here (the token is shown once, in the message after saving) and revoked
+    here; they are never edited or shown again."""
+
+    list_display = ["hint", "user", "name", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    list_select_related = ["user"]
+    search_fields = ["name", "user__username", "hint"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        return ["user", "name"] if obj is None else ["user", "name", "hint", "created_at", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["user", "hint", "created_at", "last_used_at", "revoked_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        api_token, token = ApiToken.issue(obj.user, obj.name)
+        obj.pk = api_token.pk
+        obj.token_hash, obj.hint, obj.created_at = api_token.token_hash, api_token.hint, api_token.created_at
+        obj._state.adding = False
+        messages.warning(request, f"The new API token, shown only this once: {token}")
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} token(s) revoked.")

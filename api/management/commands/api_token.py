@@ -1,0 +1,40 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from api.models import ApiToken
+
+
+class Command(BaseCommand):
+    help = "Create, list or revoke JSON API tokens. A new token is printed once and never stored."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="Issue a token acting as USERNAME.")
+        create.add_argument("username")
+        create.add_argument("--name", default="", help="what will use it")
+        sub.add_parser("list", help="List tokens (their first characters only).")
+        sub.add_parser("revoke", help="Revoke a token by its id.").add_argument("id", type=int)
+
+    def handle(self, *args, action, **options):
+        getattr(self, f"handle_{action}")(**options)
+
+    def handle_create(self, username, name, **_):
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"no user named {username!r}")
+        api_token, token = ApiToken.issue(user, name)
+        self.stderr.write(f"token {api_token.pk} for {username}; shown once, keep it now:")
+        self.stdout.write(token)
+
+    def handle_list(self, **_):
+        for t in ApiToken.objects.select_related("user").order_by("pk"):
+            state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.is_revoked else "active"
+            used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+            self.stdout.write(f"{t.pk}\t{t.hint}…\t{t.user.get_username()}\t{t.name or '-'}\t{state}\t{used}")
+
+    def handle_revoke(self, id, **_):
+        api_token = ApiToken.objects.filter(pk=id).first()
+        if api_token is None:
+            raise CommandError(f"no token with id {id}")
+        api_token.revoke()
+        self.stdout.write(f"token {id} revoked")

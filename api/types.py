@@ -1,0 +1,53 @@
+"""How the API writes numbers and times: Decimals as plain decimal strings (never floats, never
+exponents, trailing zeros dropped: "0.000000000000000001", "100", "-1.5"), times as ISO 8601 in UTC
+with a Z."""
+
+from __future__ import annotations
+
+import decimal
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
+
+
+_WIDE = decimal.Context(prec=80)
+
+
+def decimal_string(value: Decimal) -> str:
+    if not value:
+        return "0"
+    return format(value.normalize(context=_WIDE), "f")
+
+
+def utc_string(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+DecimalString = Annotated[
+    Decimal,
+    PlainSerializer(decimal_string, return_type=str),
+    WithJsonSchema({"type": "string", "format": "decimal", "examples": ["42000.5"]}),
+]
+UtcDateTime = Annotated[
+    datetime,
+    PlainSerializer(utc_string, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2024-01-01T00:00:00Z"]}),
+]
+
+
+def _as_utc(value: datetime) -> datetime:
+    """A time given without an offset is taken as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time out of range") from None
+
+
+# Inputs: bounded so that no value can reach the database and fail there.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Symbol = Annotated[str, StringConstraints(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?$")]
+Time = Annotated[datetime, AfterValidator(_as_utc)]

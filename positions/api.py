@@ -1,0 +1,216 @@
+"""The positions part of the JSON API: positions and their trades, net positions, marks, PnL at mark."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from asgiref.sync import sync_to_async
+from django.shortcuts import get_object_or_404
+from ninja import Field, Path, Query, Router, Schema
+
+from api.auth import TokenAuth
+from api.pagination import page
+from api.types import DecimalString, Id, Symbol, UtcDateTime
+from exchanges.models import canonical_symbol
+from trades.api import TradeOut
+
+from .models import MarkPrice, Position
+from .repository import PositionRepository
+from .selectors import latest_marks, mark_of, pnl_at_mark, position_trades
+
+router = Router(tags=["positions"], auth=TokenAuth("positions.view_position"))
+VIEW_POSITIONS_AND_MARKS = TokenAuth("positions.view_position", "positions.view_markprice")
+
+
+class PositionOut(Schema):
+    id: int
+    account_id: int
+    account: str
+    bot_instance_id: int | None
+    symbol: str
+    side: str
+    size: DecimalString
+    p1: DecimalString
+    p2: DecimalString
+    p1_fee: DecimalString
+    p2_fee: DecimalString
+    other_fees: dict[str, DecimalString]
+    avg_price: DecimalString | None
+    is_open: bool
+    entry_time: UtcDateTime
+    last_update_time: UtcDateTime
+    closed_time: UtcDateTime | None
+    realized_pnl: DecimalString | None
+    trade_count: int
+    first_trade_id: str
+    last_trade_id: str
+    mark_price: DecimalString | None = Field(description="Latest mark of an open position's market.")
+    marked_at: UtcDateTime | None
+    pnl_at_mark: DecimalString | None = Field(description="p2 + p1 * mark, for an open position with a mark.")
+
+
+class PositionDetailOut(PositionOut):
+    trades: list[TradeOut]
+
+
+def _position_row(position: Position, marks) -> dict:
+    mark = mark_of(position, marks)
+    return {
+        **{name: getattr(position, name) for name in PositionOut.model_fields if hasattr(position, name)},
+        "account_id": position.exchange_id,
+        "account": position.exchange.name,
+        "other_fees": {coin: Decimal(cost) for coin, cost in position.other_fees.items()},
+        "mark_price": mark.price if mark else None,
+        "marked_at": mark.fetched_at if mark else None,
+        "pnl_at_mark": pnl_at_mark(position, mark),
+    }
+
+
+class PositionFilters(Schema):
+    status: Literal["open", "closed", "all"] = "open"
+    account: Id | None = Field(None, description="Account id.")
+    symbol: Symbol | None = Field(None, description="BASE/QUOTE (a full market symbol is taken as its pair).")
+    bot_instance: Id | None = Field(None, description="Bot instance id.")
+
+    def queryset(self):
+        positions = Position.objects.select_related("exchange")
+        if self.status != "all":
+            positions = positions.filter(is_open=self.status == "open")
+        if self.account is not None:
+            positions = positions.filter(exchange_id=self.account)
+        if self.symbol is not None:
+            positions = positions.filter(symbol=canonical_symbol(self.symbol))
+        if self.bot_instance is not None:
+            positions = positions.filter(bot_instance_id=self.bot_instance)
+        return positions
+
+
+class PositionPage(Schema):
+    items: list[PositionOut]
+    next_cursor: str | None
+
+
+@router.get("/positions", response=PositionPage, summary="Positions, most recently changed first")
+def list_positions(
+    request,
+    filters: Query[PositionFilters],
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100,
+    cursor: Annotated[str, Field(max_length=200)] | None = None,
+):
+    items, next_cursor = page(filters.queryset(), time_field="last_update_time", cursor=cursor, limit=limit)
+    marks = latest_marks({p.exchange_id for p in items})
+    return {"items": [_position_row(p, marks) for p in items], "next_cursor": next_cursor}
+
+
+class NetPositionOut(Schema):
+    symbol: str
+    net: DecimalString = Field(description="Sum of p1 over the open positions of the pair, all accounts.")
+    side: str
+    avg_price: DecimalString | None
+    shares: dict[str, DecimalString] = Field(description="Each account's p1.")
+    positions: list[int]
+    mark_price: DecimalString | None = Field(description="The newest mark among the positions' markets.")
+    pnl_at_mark: DecimalString | None = Field(description="Sum of the positions' PnL at their own marks; null while one has none.")
+
+
+def _side(net: Decimal) -> str:
+    return "long" if net > 0 else "short" if net < 0 else "none"
+
+
+@router.get("/positions/net", response=list[NetPositionOut], summary="Net open position per pair across accounts", auth=VIEW_POSITIONS_AND_MARKS)
+async def net_positions(request, symbol: Symbol | None = None):
+    if symbol is not None:
+        symbols = [canonical_symbol(symbol)]
+    else:
+        symbols = [s async for s in Position.objects.filter(is_open=True).values_list("symbol", flat=True).distinct().order_by("symbol")]
+    marks = await sync_to_async(latest_marks)()
+    result = []
+    for pair in symbols:
+        net = await PositionRepository().calculate_net_position(pair)
+        position_marks = [mark_of(p, marks) for p in net.positions]
+        pnls = [pnl_at_mark(p, m) for p, m in zip(net.positions, position_marks)]
+        newest = max((m for m in position_marks if m), key=lambda m: m.fetched_at, default=None)
+        result.append(
+            {
+                "symbol": pair,
+                "net": net.net,
+                "side": _side(net.net),
+                "avg_price": net.avg_price,
+                "shares": net.shares,
+                "positions": [p.id for p in net.positions],
+                "mark_price": newest.price if newest else None,
+                "pnl_at_mark": sum(pnls, Decimal(0)) if pnls and None not in pnls else None,
+            }
+        )
+    return result
+
+
+@router.get(
+    "/positions/{position_id}",
+    response=PositionDetailOut,
+    summary="One position with its trades",
+    auth=TokenAuth("positions.view_position", "trades.view_trade"),
+)
+def get_position(request, position_id: Path[Id]):
+    position = get_object_or_404(Position.objects.select_related("exchange"), pk=position_id)
+    return {**_position_row(position, latest_marks([position.exchange_id])), "trades": list(position_trades(position))}
+
+
+class MarkOut(Schema):
+    account_id: int
+    account: str
+    market_symbol: str
+    symbol: str
+    price: DecimalString
+    fetched_at: UtcDateTime
+
+    @staticmethod
+    def resolve_account(mark: MarkPrice) -> str:
+        return mark.account.name
+
+
+@router.get("/marks", response=list[MarkOut], summary="Latest mark price per market", auth=TokenAuth("positions.view_markprice"))
+def list_marks(request, account: Id | None = None, symbol: Symbol | None = None):
+    marks = MarkPrice.objects.select_related("account").order_by("account__name", "market_symbol")
+    if account is not None:
+        marks = marks.filter(account_id=account)
+    if symbol is not None:
+        marks = marks.filter(**{"market_symbol" if ":" in symbol else "symbol": symbol})
+    return marks
+
+
+class PositionPnlOut(Schema):
+    position_id: int
+    account_id: int
+    account: str
+    bot_instance_id: int | None
+    symbol: str
+    p1: DecimalString
+    p2: DecimalString
+    mark_price: DecimalString | None
+    marked_at: UtcDateTime | None
+    pnl_at_mark: DecimalString | None
+
+
+class PnlOut(Schema):
+    positions: list[PositionPnlOut]
+    totals: dict[str, DecimalString] = Field(description="PnL at mark summed per quote coin, over the priced positions.")
+    unpriced: list[int] = Field(description="Open positions without a mark yet.")
+
+
+@router.get("/pnl", response=PnlOut, summary="PnL at mark of the open positions", auth=VIEW_POSITIONS_AND_MARKS)
+def pnl(request, account: Id | None = None, symbol: Symbol | None = None, bot_instance: Id | None = None):
+    filters = PositionFilters(status="open", account=account, symbol=symbol, bot_instance=bot_instance)
+    positions = list(filters.queryset().order_by("exchange__name", "symbol", "id"))
+    marks = latest_marks({p.exchange_id for p in positions})
+    rows, totals, unpriced = [], defaultdict(Decimal), []
+    for position in positions:
+        row = _position_row(position, marks)
+        rows.append({**row, "position_id": position.id})
+        if row["pnl_at_mark"] is None:
+            unpriced.append(position.id)
+        else:
+            totals[position.symbol.split("/", 1)[1]] += row["pnl_at_mark"]
+    return {"positions": rows, "totals": dict(totals), "unpriced": unpriced}

@@ -1,0 +1,118 @@
+"""Mark prices: the latest price of each tracked market, read from the exchange's ticker.
+
+ccxt's unified ticker numbers are floats; the price here is the exchange's own string from the
+ticker's `info`, so it reaches the database as an exact Decimal. Binance spot is read from
+`GET /api/v3/ticker/price` (ccxt `fetch_last_prices`, field `price`); Bybit v5 from
+`GET /v5/market/tickers` (ccxt `fetch_tickers`, `markPrice`, else `lastPrice`).
+"""
+
+from __future__ import annotations
+
+import decimal
+import inspect
+import logging
+from decimal import Decimal, InvalidOperation
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.utils import timezone
+
+from exchanges.models import ExchangeAccount, canonical_symbol
+
+from .events import POSITIONS_GROUP
+from .models import MarkPrice, Position
+
+logger = logging.getLogger(__name__)
+
+# ccxt method to call, and the keys of the exchange's own price strings in each ticker's `info`.
+TICKER_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "binance": ("fetch_last_prices", ("price", "lastPrice")),
+    "bybit": ("fetch_tickers", ("markPrice", "lastPrice")),
+}
+DEFAULT_SOURCE = ("fetch_tickers", ("markPrice", "lastPrice", "price"))
+STORED_PLACES = Decimal("1e-18")
+MAX_INTEGER_DIGITS = 20
+_WIDE = decimal.Context(prec=80)
+
+
+def price_from_ticker(ccxt_id: str, ticker: dict) -> Decimal | None:
+    """The exact price in a ccxt ticker's `info`, or None when it has no usable one."""
+    _, keys = TICKER_SOURCES.get(ccxt_id, DEFAULT_SOURCE)
+    info = ticker.get("info") if isinstance(ticker, dict) else None
+    if not isinstance(info, dict):
+        return None
+    for key in keys:
+        text = info.get(key)
+        if text is None or text == "":
+            continue
+        if not isinstance(text, str):
+            return None
+        try:
+            price = Decimal(text)
+        except InvalidOperation:
+            return None
+        if not price.is_finite() or price <= 0 or price.adjusted() >= MAX_INTEGER_DIGITS:
+            return None
+        if price != price.quantize(STORED_PLACES, context=_WIDE):
+            return None
+        return price
+    return None
+
+
+def tracked_market_symbols(account: ExchangeAccount) -> list[str]:
+    """The account's configured symbols and those of its open positions, as ccxt market symbols."""
+    from trades.synchronizer import market_symbol_for
+
+    symbols = set(account.symbols) | set(
+        Position.objects.filter(exchange=account, is_open=True).values_list("symbol", flat=True)
+    )
+    return sorted({market_symbol_for(account, s) for s in symbols})
+
+
+def store_marks(account: ExchangeAccount, prices: dict[str, Decimal], fetched_at) -> list[MarkPrice]:
+    marks = [
+        MarkPrice(account=account, market_symbol=m, symbol=canonical_symbol(m), price=p, fetched_at=fetched_at)
+        for m, p in prices.items()
+    ]
+    return MarkPrice.objects.bulk_create(
+        marks,
+        update_conflicts=True,
+        unique_fields=["account", "market_symbol"],
+        update_fields=["symbol", "price", "fetched_at"],
+    )
+
+
+async def broadcast_marks_changed(account: ExchangeAccount, symbols: list[str]) -> None:
+    """Tell operator pages. A page that misses it refreshes on the next change or reconnect."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "marks.changed", "account_id": account.pk, "symbols": symbols}
+    try:
+        await layer.group_send(POSITIONS_GROUP, message)
+    except Exception:
+        logger.warning("could not broadcast mark changes", exc_info=True)
+
+
+async def refresh_marks(account: ExchangeAccount, client) -> list[MarkPrice]:
+    """Read the tickers of the account's markets through its ccxt client, store their prices and tell
+    the pages. Returns the marks stored; a market without a usable price keeps its previous mark."""
+    market_symbols = await sync_to_async(tracked_market_symbols)(account)
+    if not market_symbols:
+        return []
+    method, _ = TICKER_SOURCES.get(account.ccxt_id, DEFAULT_SOURCE)
+    tickers = getattr(client, method)(market_symbols)
+    if inspect.isawaitable(tickers):
+        tickers = await tickers
+    prices = {}
+    for market_symbol in market_symbols:
+        price = price_from_ticker(account.ccxt_id, (tickers or {}).get(market_symbol))
+        if price is None:
+            logger.warning("%s: no usable price for %s in its ticker", account.name, market_symbol)
+            continue
+        prices[market_symbol] = price
+    if not prices:
+        return []
+    marks = await sync_to_async(store_marks)(account, prices, timezone.now())
+    await broadcast_marks_changed(account, sorted({canonical_symbol(m) for m in prices}))
+    return marks

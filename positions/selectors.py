@@ -1,0 +1,114 @@
+"""Reads of positions for the API and the operator pages: a position's trades, its history, marks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Length
+
+from trades.models import FOLD_ORDER, Trade
+
+from . import fold
+from .models import MarkPrice, Position
+from .services import Book, amount_step_of, fill_of
+
+
+def _from_key(timestamp: datetime, trade_id: str) -> Q:
+    """Trades at or after (timestamp, trade id) in fold order."""
+    return Q(timestamp__gt=timestamp) | Q(timestamp=timestamp, id_length__gt=len(trade_id)) | Q(
+        timestamp=timestamp, id_length=len(trade_id), exchange_trade_id__gte=trade_id
+    )
+
+
+def _to_key(timestamp: datetime, trade_id: str) -> Q:
+    """Trades at or before (timestamp, trade id) in fold order."""
+    return Q(timestamp__lt=timestamp) | Q(timestamp=timestamp, id_length__lt=len(trade_id)) | Q(
+        timestamp=timestamp, id_length=len(trade_id), exchange_trade_id__lte=trade_id
+    )
+
+
+def trades_between(book: Book, first: tuple[datetime, str], last: tuple[datetime, str]) -> QuerySet[Trade]:
+    return (
+        Trade.objects.filter(**book.filter(), timestamp__gte=first[0], timestamp__lte=last[0])
+        .defer("raw")
+        .annotate(id_length=Length("exchange_trade_id"))
+        .filter(_from_key(*first), _to_key(*last))
+        .order_by(*FOLD_ORDER)
+    )
+
+
+def position_trades(position: Position) -> QuerySet[Trade]:
+    """The trades a position was folded from, in fold order. A trade split across zero belongs to
+    both the position it closed and the one it opened."""
+    return trades_between(
+        Book.of(position),
+        (position.entry_time, position.first_trade_id),
+        (position.last_update_time, position.last_trade_id),
+    )
+
+
+def latest_marks(account_ids=None) -> dict[tuple[int, str], MarkPrice]:
+    """The newest mark per (account, canonical symbol)."""
+    marks = MarkPrice.objects.order_by("fetched_at", "id")
+    if account_ids is not None:
+        marks = marks.filter(account_id__in=account_ids)
+    return {(m.account_id, m.symbol): m for m in marks}
+
+
+def mark_of(position: Position, marks: dict[tuple[int, str], MarkPrice]) -> MarkPrice | None:
+    return marks.get((position.exchange_id, position.symbol)) if position.is_open else None
+
+
+def pnl_at_mark(position: Position, mark: MarkPrice | None) -> Decimal | None:
+    """Profit of an open position at the mark: `p2 + p1 * mark` (fees included)."""
+    if mark is None or not position.is_open:
+        return None
+    return position.p2 + position.p1 * mark.price
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    time: datetime
+    size: Decimal
+    p1: Decimal
+    pnl: Decimal
+    price: Decimal
+    trade_id: str
+
+
+def _replay_start(position: Position) -> tuple[datetime, str]:
+    """Where a fold must start to reproduce `position`: its own first trade, or, when that trade was
+    split from the position before, the start of the run of split-linked positions it belongs to."""
+    start = (position.entry_time, position.first_trade_id)
+    earlier = (
+        Position.objects.filter(**Book.of(position).filter(), last_update_time__lte=position.entry_time)
+        .exclude(pk=position.pk)
+        .values_list("entry_time", "first_trade_id", "last_update_time", "last_trade_id")
+    )
+    ends = {(end, end_id): (begin, begin_id) for begin, begin_id, end, end_id in earlier}
+    while start in ends:
+        start = ends.pop(start)
+    return start
+
+
+def position_history(position: Position) -> list[HistoryPoint]:
+    """The position after each of its trades: size and profit at that trade's price."""
+    book = Book.of(position)
+    base, quote = position.symbol.split("/", 1)
+    step = amount_step_of(book)
+    trades = trades_between(book, _replay_start(position), (position.last_update_time, position.last_trade_id))
+    mine = fold.fold_order_key(position.entry_time, position.first_trade_id)
+    current: fold.PositionState | None = None
+    points = []
+    for trade in trades:
+        touched = fold.apply_fill(current, fill_of(trade, base, quote), step)
+        current = touched[-1]
+        for state in touched:
+            if fold.fold_order_key(state.entry_time, state.first_trade_id) == mine:
+                points.append(
+                    HistoryPoint(trade.timestamp, state.size, state.p1, state.pnl_at(trade.price), trade.price, trade.exchange_trade_id)
+                )
+    return points
