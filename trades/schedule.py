@@ -42,6 +42,6 @@ def ensure_beat_schedule() -> list[str]:
     daily, _ = CrontabSchedule.objects.get_or_create(minute="17", hour="3", day_of_week="*", day_of_month="*", month_of_year="*")
     ensure("audit the last day of every account", "trades.tasks.audit_all_accounts", crontab=daily)
     ensure("fold unprocessed trades", "trades.tasks.sweep_unprocessed_trades", interval=_every(60))
-    ensure("refresh mark prices", "positions.tasks.refresh_all_marks", interval=_every(10))
+    ensure("refresh mark prices", "positions.tasks.refresh_all_marks", interval=_every(int(settings.MARK_REFRESH_SECONDS)))
     ensure("refresh this schedule", "trades.tasks.refresh_beat_schedule", interval=_every(60))
     return added

@@ -55,6 +55,7 @@ class TradeSynchronizer:
         interval_seconds: float | None = None,
         streams: bool = True,
         periodic_rest: bool = True,
+        marks: bool = False,
     ):
         self.exchange_connectors = exchange_connectors
         self.trade_repository = trade_repository
@@ -63,6 +64,7 @@ class TradeSynchronizer:
         self.interval_seconds = interval_seconds or settings.SYNC_INTERVAL_SECONDS
         self.streams = streams
         self.periodic_rest = periodic_rest
+        self.marks = marks
         self.running: dict[str, AccountSync] = {}
 
     async def start(self, symbols_by_account: dict[str, list[str]]) -> None:
@@ -80,6 +82,8 @@ class TradeSynchronizer:
         state.tasks.append(asyncio.create_task(self._rest_loop(state), name=f"rest:{name}"))
         if self.streams:
             state.tasks.append(asyncio.create_task(self._stream_loop(state), name=f"stream:{name}"))
+        if self.marks:
+            state.tasks.append(asyncio.create_task(self._marks_loop(state), name=f"marks:{name}"))
         logger.info("sync started for %s: %s", name, ", ".join(state.symbols))
 
     async def stop_account(self, name: str) -> None:
@@ -128,6 +132,17 @@ class TradeSynchronizer:
             await sync_to_async(_record_error)(state.account, None, str(stop), stop=True)
             await self._halt(state)
 
+    async def _marks_loop(self, state: AccountSync) -> None:
+        """Mark prices from the exchange's tickers, where no Celery beat refreshes them (`track`)."""
+        from positions.marks import refresh_marks
+
+        while True:
+            try:
+                await refresh_marks(state.account, state.connector.rest_client())
+            except Exception as error:  # a missed refresh shows as an older mark; the next one retries
+                logger.warning("mark prices of %s: %s: %s", state.account.name, type(error).__name__, error)
+            await asyncio.sleep(settings.MARK_REFRESH_SECONDS)
+
     async def _halt(self, state: AccountSync) -> None:
         """An account the exchange refused: stop both paths until an operator clears it."""
         current = asyncio.current_task()
@@ -148,7 +163,16 @@ class AccountFollower:
     """Keeps a synchronizer running exactly the enabled accounts (of one shard), as the operator
     enables, disables or edits them; used by `track` and the exchange-streams worker."""
 
-    def __init__(self, synchronizer_factory=TradeSynchronizer, *, shard: tuple[int, int] | None = None, reload_seconds: float | None = None, streams: bool = True, rest: bool = True):
+    def __init__(
+        self,
+        synchronizer_factory=TradeSynchronizer,
+        *,
+        shard: tuple[int, int] | None = None,
+        reload_seconds: float | None = None,
+        streams: bool = True,
+        rest: bool = True,
+        marks: bool = False,
+    ):
         """`rest=False`: REST passes only as stream catch-ups (Celery beat runs the periodic ones)."""
         from exchanges.connectors import ExchangeConnector
 
@@ -157,7 +181,7 @@ class AccountFollower:
         self.reload_seconds = reload_seconds or settings.ACCOUNT_RELOAD_SECONDS
         self.connectors: dict[str, object] = {}
         self.versions: dict[str, tuple] = {}
-        self.synchronizer = synchronizer_factory(self.connectors, streams=streams, periodic_rest=rest)
+        self.synchronizer = synchronizer_factory(self.connectors, streams=streams, periodic_rest=rest, marks=marks)
 
     @staticmethod
     def _version(account: ExchangeAccount) -> tuple:

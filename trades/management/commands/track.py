@@ -27,7 +27,7 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        follower = AccountFollower(streams=streams)
+        follower = AccountFollower(streams=streams, marks=True)
         tasks = [asyncio.create_task(follower.run()), asyncio.create_task(self.sweep_forever())]
         self.stdout.write("tracking enabled accounts; Ctrl-C stops")
         await stop.wait()
