@@ -1,0 +1,2 @@
+"""An exchange simulator that speaks Binance spot and Bybit v5 linear well enough for the real ccxt
+client, on 127.0.0.1. See README.md in this package; run it with `manage.py simulate_exchange`."""

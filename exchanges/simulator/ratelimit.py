@@ -1,0 +1,129 @@
+"""Rate limits the way each exchange enforces them.
+
+Binance: request weight per IP in fixed windows (one minute by default); every answer carries the
+weight used so far (`X-MBX-USED-WEIGHT-1M`). Over the limit: HTTP 429 with Retry-After; carrying on
+while limited: HTTP 418, an IP ban that starts at two minutes and doubles for each repeat.
+Bybit: per API key and endpoint, a rolling one-second window reported in `X-Bapi-Limit*` headers;
+over it: retCode 10006 "Too many visits!". And per IP, 600 requests in 5 s, beyond which: HTTP 403.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .config import BinanceLimits, BybitLimits
+
+MAX_BAN_SECONDS = 3 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: int  # 200 (go ahead), 429 or 418
+    used: int  # weight used in the current window
+    retry_after: int = 0  # seconds
+
+
+UNITS = ((86400, "D", "DAY"), (3600, "H", "HOUR"), (60, "M", "MINUTE"), (1, "S", "SECOND"))
+
+
+def interval_parts(seconds: int) -> tuple[int, str, str]:
+    """How Binance names an interval: 60 -> (1, "M", "MINUTE"), 10 -> (10, "S", "SECOND")."""
+    for size, letter, unit in UNITS:
+        if seconds % size == 0:
+            return seconds // size, letter, unit
+    raise ValueError(seconds)
+
+
+class BinanceWeights:
+    def __init__(self, limits: BinanceLimits, clock: Callable[[], float]):
+        self.limits, self.clock = limits, clock
+        self.window_start = 0.0
+        self.used = 0
+        self.violations = 0
+        self.bans = 0
+        self.banned_until = 0.0
+        self.interval_num, letter, self.interval_unit = interval_parts(limits.interval_seconds)
+        self.header = f"X-MBX-USED-WEIGHT-{self.interval_num}{letter}"
+
+    def _roll(self, now: float) -> None:
+        start = now - now % self.limits.interval_seconds
+        if start != self.window_start:
+            self.window_start, self.used, self.violations = start, 0, 0
+
+    def charge(self, weight: int) -> Verdict:
+        now = self.clock()
+        self._roll(now)
+        if now < self.banned_until:
+            return Verdict(418, self.used, math.ceil(self.banned_until - now))
+        if self.used + weight > self.limits.weight_per_interval:
+            self.violations += 1
+            if self.violations > self.limits.violations_before_ban:
+                seconds = min(MAX_BAN_SECONDS, self.limits.ban_seconds * 2**self.bans)
+                self.bans += 1
+                self.banned_until = now + seconds
+                return Verdict(418, self.used, seconds)
+            return Verdict(429, self.used, max(1, math.ceil(self.window_start + self.limits.interval_seconds - now)))
+        self.used += weight
+        return Verdict(200, self.used)
+
+    def state(self) -> dict:
+        self._roll(self.clock())
+        return {
+            "used": self.used,
+            "limit": self.limits.weight_per_interval,
+            "interval_seconds": self.limits.interval_seconds,
+            "violations": self.violations,
+            "bans": self.bans,
+            "banned_until_ms": int(self.banned_until * 1000) if self.banned_until > self.clock() else None,
+        }
+
+
+@dataclass(frozen=True)
+class BybitVerdict:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_ms: int
+
+
+class BybitRates:
+    def __init__(self, limits: BybitLimits, clock: Callable[[], float]):
+        self.limits, self.clock = limits, clock
+        self.calls: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.ip_calls: deque[float] = deque()
+        self.refused = 0
+
+    def ip_allows(self) -> bool:
+        now = self.clock()
+        calls = self.ip_calls
+        while calls and calls[0] <= now - self.limits.ip_window_seconds:
+            calls.popleft()
+        if len(calls) >= self.limits.ip_requests:
+            self.refused += 1
+            return False
+        calls.append(now)
+        return True
+
+    def charge(self, api_key: str, path: str) -> BybitVerdict:
+        now = self.clock()
+        limit = int(self.limits.endpoints.get(path, self.limits.per_second))
+        calls = self.calls[(api_key, path)]
+        while calls and calls[0] <= now - 1:
+            calls.popleft()
+        if len(calls) >= limit:
+            self.refused += 1
+            return BybitVerdict(False, limit, 0, int((calls[0] + 1) * 1000))
+        calls.append(now)
+        return BybitVerdict(True, limit, limit - len(calls), int(now * 1000))
+
+    def state(self) -> dict:
+        now = self.clock()
+        return {
+            "per_second": self.limits.per_second,
+            "endpoints": dict(self.limits.endpoints),
+            "refused": self.refused,
+            "in_last_second": {f"{key} {path}": sum(1 for t in calls if t > now - 1) for (key, path), calls in self.calls.items()},
+        }

@@ -1,0 +1,196 @@
+"""The simulator: its state, the aiohttp application serving both protocols and the control API,
+and ways to run it (in the foreground, or on a background thread for tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from . import binance, bybit, control
+from .config import AccountConfig, SimConfig, history_window
+from .faults import Faults
+from .feed import Feed
+from .generator import LivePlanner, stable_key
+from .keys import SIMULATOR
+from .ledger import Book, Fill, Ledger
+from .ratelimit import BinanceWeights, BybitRates
+
+logger = logging.getLogger(__name__)
+
+PROTOCOL_PREFIXES = (("/api/", "binance"), ("/sapi/", "binance"), ("/ws-api/", "binance"), ("/v5/", "bybit"))
+
+
+def protocol_of(path: str) -> str:
+    return next((protocol for prefix, protocol in PROTOCOL_PREFIXES if path.startswith(prefix)), "")
+
+
+class Simulator:
+    def __init__(self, config: SimConfig, *, clock=time.time):
+        self.config = config
+        self.clock = clock
+        started = datetime.fromtimestamp(clock(), tz=timezone.utc)
+        windows = {a.name: history_window(a.history, started) for a in config.accounts if a.history.trades}
+        self.ledger = Ledger(config, windows)
+        self.stats: Counter[str] = Counter()
+        self.faults = Faults(config.seed)
+        self.feed = Feed(self.faults, self.stats, config.reorder_flush_seconds)
+        self.binance_weights = BinanceWeights(config.binance, clock)
+        self.bybit_rates = BybitRates(config.bybit, clock)
+        self.by_key = {account.api_key: account for account in config.accounts}
+        self.trickles: list[asyncio.Task] = []
+        self.runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def accounts(self, protocol: str) -> list[AccountConfig]:
+        return [a for a in self.config.accounts if a.protocol == protocol]
+
+    # --- executing -----------------------------------------------------------------------------
+
+    def execute(self, book: Book, order: int, fills: list[tuple[int, int, int, int, bool]]) -> list[Fill]:
+        """Execute (qty, price, fee, coin, maker) fills of `order` now and push them to subscribers."""
+        ts = self.now_ms()
+        indices = [book.add_fill(order, ts=ts, qty=q, price=p, fee=f, coin=c, maker=m) for q, p, f, c, m in fills]
+        executed = [book.fill(i) for i in indices]
+        self.feed.publish(book.account.name, executed)
+        return executed
+
+    async def _trickle(self, account: AccountConfig) -> None:
+        """Live orders at `orders_per_minute`, maker orders filling piece by piece."""
+        generator = account.generator
+        rng = random.Random(f"{self.config.seed}:{account.name}:live")
+        books = self.ledger.books_of(account.name)
+        planners = {
+            book.market.symbol: LivePlanner(account, book.market, book.coins, rng, stable_key(self.config.seed, account.name, book.market.symbol, "history"))
+            for book in books
+        }
+        if generator.start:
+            await asyncio.sleep(max(0.0, generator.start.timestamp() - self.clock()))
+        while True:
+            await asyncio.sleep(rng.expovariate(generator.orders_per_minute / 60))
+            book = rng.choice(books)
+            plan = planners[book.market.symbol].plan(self.now_ms())
+            order = book.open_order(buy=plan.buy, qty=plan.qty, price=plan.price, market_order=not plan.maker, created=self.now_ms())
+            fills = [(q, p, f, c, plan.maker) for q, p, f, c in plan.fills]
+            if not plan.maker:
+                self.execute(book, order, fills)
+                continue
+            for n, fill in enumerate(fills):
+                if n:
+                    await asyncio.sleep(rng.uniform(0.2, 3.0))
+                self.execute(book, order, [fill])
+
+    # --- serving -------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _gate(self, request: web.Request, handler):
+        """Count exchange calls, and answer them with a pending REST fault instead, if one matches."""
+        protocol = protocol_of(request.path)
+        if not protocol:
+            return await handler(request)
+        self.stats[f"{request.method} {request.path}"] += 1
+        is_websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+        fault = None if is_websocket else self.faults.take_rest(protocol, request.path)
+        if fault is not None and fault.kind == "429":
+            return binance.rate_limited(self, 429) if protocol == "binance" else bybit.rate_limited(self, request.path)
+        if fault is not None and fault.kind == "5xx":
+            status = fault.status or 503
+            return web.Response(status=status, text=f"<html><body><h1>{status} Service Unavailable</h1></body></html>", content_type="text/html")
+        if fault is not None and fault.kind == "hang":
+            await asyncio.sleep(fault.seconds)
+        try:
+            answer = await handler(request)
+        except web.HTTPNotFound:
+            logger.warning("the simulator does not serve %s %s", request.method, request.path)
+            raise
+        if fault is not None and fault.kind == "malformed":
+            body = answer.body if isinstance(answer.body, bytes) else b"{}"
+            return web.Response(status=200, body=body[: max(1, len(body) // 2)], content_type="application/json")
+        return answer
+
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._gate])
+        app[SIMULATOR] = self
+        binance.add_routes(app, self)
+        bybit.add_routes(app, self)
+        control.add_routes(app, self)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        self.runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, host, port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        for account in self.config.accounts:
+            if account.generator.orders_per_minute > 0:
+                self.trickles.append(asyncio.create_task(self._trickle(account)))
+        return self.port
+
+    async def stop(self) -> None:
+        for task in self.trickles:
+            task.cancel()
+        await asyncio.gather(*self.trickles, return_exceptions=True)
+        for connection in list(self.feed.connections):
+            await connection.ws.close()
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+async def serve_forever(config: SimConfig, host: str, port: int, ready=None) -> None:
+    simulator = Simulator(config)
+    await simulator.start(host, port)
+    if ready is not None:
+        await ready(simulator)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await simulator.stop()
+
+
+class SimulatorThread:
+    """A simulator on its own event loop in a daemon thread: for tests and tools that run their own loop."""
+
+    def __init__(self, config: SimConfig, port: int = 0):
+        self.config, self.requested_port = config, port
+        self.simulator: Simulator | None = None
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="exchange-simulator", daemon=True)
+
+    def start(self) -> Simulator:
+        self.thread.start()
+        self.simulator = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=30)
+        return self.simulator
+
+    async def _start(self) -> Simulator:
+        simulator = Simulator(self.config)
+        await simulator.start("127.0.0.1", self.requested_port)
+        return simulator
+
+    def call(self, function, *args):
+        """Run `function(*args)` on the simulator's loop and return its result (for direct inspection)."""
+
+        async def run():
+            return function(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=30)
+
+    def stop(self) -> None:
+        if self.simulator is not None:
+            asyncio.run_coroutine_threadsafe(self.simulator.stop(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
