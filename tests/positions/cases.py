@@ -14,3 +14,20 @@ def parse_time(text: str) -> datetime:
 
 def decimal_or_none(text):
     return None if text is None else Decimal(text)
+
+
+def assert_position_as_expected(position, expected: dict, trade_ids: list[str]) -> None:
+    """`position` (a fold state or a stored Position) against one of a case's expected positions."""
+    assert position.p1 == Decimal(expected["p1"])
+    assert position.p2 == Decimal(expected["p2"])
+    assert position.p1_fee == Decimal(expected["p1_fee"])
+    assert position.p2_fee == Decimal(expected["p2_fee"])
+    assert position.avg_price == decimal_or_none(expected["avg_price"])
+    assert position.size == Decimal(expected["size"])
+    assert position.side == expected["side"]
+    assert position.is_open == expected["is_open"]
+    assert position.entry_time == parse_time(expected["entry_time"])
+    assert position.last_update_time == parse_time(expected["last_update_time"])
+    assert {coin: Decimal(v) for coin, v in position.other_fees.items()} == {c: Decimal(v) for c, v in expected["other_fees"].items()}
+    assert position.realized_pnl == decimal_or_none(expected.get("realized_pnl"))
+    assert sorted(trade_ids) == sorted(expected["trade_ids"])

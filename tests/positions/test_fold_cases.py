@@ -6,7 +6,7 @@ import pytest
 
 from positions.fold import Fill, fold_fills, trade_deltas
 
-from .cases import CASES, decimal_or_none, parse_time
+from .cases import CASES, assert_position_as_expected, parse_time
 
 
 def deltas_of(trade, market):
@@ -49,16 +49,4 @@ def test_positions(case):
 
     assert len(positions) == len(case["expected_positions"])
     for position, expected in zip(positions, case["expected_positions"]):
-        assert position.p1 == Decimal(expected["p1"])
-        assert position.p2 == Decimal(expected["p2"])
-        assert position.p1_fee == Decimal(expected["p1_fee"])
-        assert position.p2_fee == Decimal(expected["p2_fee"])
-        assert position.avg_price == decimal_or_none(expected["avg_price"])
-        assert position.size == Decimal(expected["size"])
-        assert position.side == expected["side"]
-        assert position.is_open == expected["is_open"]
-        assert position.entry_time == parse_time(expected["entry_time"])
-        assert position.last_update_time == parse_time(expected["last_update_time"])
-        assert position.other_fees == {coin: Decimal(v) for coin, v in expected["other_fees"].items()}
-        assert position.realized_pnl == decimal_or_none(expected.get("realized_pnl"))
-        assert trade_ids_between(fills, position) == sorted(expected["trade_ids"])
+        assert_position_as_expected(position, expected, trade_ids_between(fills, position))

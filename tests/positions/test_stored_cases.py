@@ -10,7 +10,7 @@ from trades.ingest import ingest_trades
 from trades.models import FOLD_ORDER, Trade
 
 from ..factories import binance_trade, bybit_trade, make_account, make_market
-from .cases import CASES, decimal_or_none, parse_time
+from .cases import CASES, assert_position_as_expected, parse_time
 
 
 def ccxt_trade(trade, market):
@@ -47,18 +47,4 @@ def test_case_through_ingest(case):
     positions = list(Position.objects.filter(exchange=account).order_by("entry_time", "id"))
     assert len(positions) == len(case["expected_positions"])
     for position, expected in zip(positions, case["expected_positions"]):
-        assert position.p1 == Decimal(expected["p1"])
-        assert position.p2 == Decimal(expected["p2"])
-        assert position.p1_fee == Decimal(expected["p1_fee"])
-        assert position.p2_fee == Decimal(expected["p2_fee"])
-        assert position.avg_price == decimal_or_none(expected["avg_price"])
-        assert position.size == Decimal(expected["size"])
-        assert position.side == expected["side"]
-        assert position.is_open == expected["is_open"]
-        assert position.entry_time == parse_time(expected["entry_time"])
-        assert position.last_update_time == parse_time(expected["last_update_time"])
-        assert {c: Decimal(v) for c, v in position.other_fees.items()} == {
-            c: Decimal(v) for c, v in expected["other_fees"].items()
-        }
-        assert position.realized_pnl == decimal_or_none(expected.get("realized_pnl"))
-        assert sorted(stored_trade_ids(position)) == sorted(expected["trade_ids"])
+        assert_position_as_expected(position, expected, stored_trade_ids(position))
