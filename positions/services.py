@@ -201,16 +201,3 @@ def sweep_unprocessed(*, batch_size: int = 5000, older_than: datetime | None = N
             fold_trades(batch)
             swept += len(batch)
 
-
-def fold_unprocessed(*, exchange_id: int, market_symbol: str, batch_size: int = 5000) -> int:
-    """Fold one market's stored-but-unprocessed trades in fold order (history stored with
-    `ingest_trades(fold=False)`). Returns how many."""
-    folded = 0
-    while True:
-        batch = list(
-            Trade.objects.filter(processed=False, exchange_id=exchange_id, market_symbol=market_symbol).order_by(*FOLD_ORDER)[:batch_size]
-        )
-        if not batch:
-            return folded
-        fold_trades(batch)
-        folded += len(batch)

@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from exchanges.models import ExchangeAccount, Market
 from positions.fold import trade_deltas
 
-from .models import RejectedTrade, Trade
+from .models import FOLD_ORDER, RejectedTrade, Trade
 from .normalize import ExactTrade, RejectedPayload, exact_trade
 from .signals import trades_inserted
 
@@ -207,8 +207,8 @@ def ingest_trades(
     Payloads that cannot be stored are kept aside as `RejectedTrade`s with the reason. Returns the
     trades that were new; a trade already stored (by this path or the other) is skipped silently.
     With `fold=False` the new trades are stored unprocessed and not folded yet: for a caller that
-    receives history newest first and folds it once in order afterwards (`fold_unprocessed`), since
-    folding each older page as it comes would replay the book every time.
+    receives history newest first and has it folded once, in order, afterwards (`release_unfolded`),
+    since folding each older page as it comes would replay the book every time.
     """
     storable, rejected = normalise_batch(account, trades, bot_instance_id)
     with transaction.atomic():
@@ -225,3 +225,19 @@ def ingest_trades(
         if new and fold:
             trades_inserted.send(sender=Trade, trades=new)
     return new
+
+
+def release_unfolded(account: ExchangeAccount, market_symbol: str, batch_size: int = 5000) -> int:
+    """Send `trades_inserted` for a market's stored-but-unfolded trades, oldest first, so they fold in
+    order; in the caller's transaction. Returns how many."""
+    released = 0
+    while True:
+        batch = list(
+            Trade.objects.filter(exchange=account, market_symbol=market_symbol, processed=False).order_by(*FOLD_ORDER)[:batch_size]
+        )
+        if not batch:
+            return released
+        trades_inserted.send(sender=Trade, trades=batch)
+        if any(not t.processed for t in batch):
+            return released  # the fold failed and said why; the sweeper retries
+        released += len(batch)

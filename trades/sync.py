@@ -14,10 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
-from positions.services import fold_unprocessed
 
 from .backoff import AccountStopped, Backoff
-from .ingest import ingest_trades
+from .ingest import ingest_trades, release_unfolded
 from .models import StreamHealth, SyncCursor
 from .pagers import Page, pager_for
 
@@ -78,7 +77,7 @@ def _store_page(account: ExchangeAccount, cursor: SyncCursor, page: Page) -> int
     with transaction.atomic():
         new = ingest_trades(account, trades, fold=not page.newest_first)
         if not page.newest_first:
-            fold_unprocessed(exchange_id=account.pk, market_symbol=cursor.symbol)
+            release_unfolded(account, cursor.symbol)
         newest = max(trades, key=lambda t: (t.get("timestamp") or 0, len(str(t.get("id"))), str(t.get("id"))), default=None)
         if newest is not None and newest.get("timestamp"):
             newest_time = datetime.fromtimestamp(newest["timestamp"] // 1000, tz=UTC) + timedelta(milliseconds=newest["timestamp"] % 1000)
