@@ -72,6 +72,10 @@ def client_config(account: ExchangeAccount) -> dict:
         "apiKey": str(account.api_key),
         "secret": str(account.api_secret),
         "enableRateLimit": True,
+        # Sync checks the last body ccxt parsed (a malformed one parses to None) and honours the
+        # last Retry-After.
+        "enableLastJsonResponse": True,
+        "enableLastResponseHeaders": True,
         **({"rateLimit": CLIENT_RATE_LIMIT_MS[account.ccxt_id]} if account.ccxt_id in CLIENT_RATE_LIMIT_MS else {}),
         "options": copy.deepcopy(options),
         "has": dict(CLIENT_HAS.get(account.ccxt_id, {})),
@@ -136,8 +140,9 @@ def upsert_markets(account: ExchangeAccount, markets: dict) -> list[Market]:
 
 
 class ExchangeConnector:
-    """An account's ccxt clients: one kept for REST passes, and a fresh one for each WebSocket
-    stream, which its stream closes (a stream torn down must not take the REST client with it)."""
+    """An account's ccxt clients: one kept for REST passes, and new ones for WebSocket streams and
+    mark prices, which their users close (a stream torn down must not take the REST client with it,
+    and REST sync reads its own client's last response)."""
 
     def __init__(self, account: ExchangeAccount, **overrides):
         self.account = account
@@ -149,7 +154,8 @@ class ExchangeConnector:
             self._rest = build_client(self.account, **self.overrides)
         return self._rest
 
-    def stream_client(self):
+    def new_client(self):
+        """A client of its own, which the caller closes: for a stream (torn down on its own) or marks."""
         return build_client(self.account, **self.overrides)
 
     async def close(self) -> None:

@@ -188,6 +188,10 @@ class AccountHealthOut(Schema):
     last_error_at: UtcDateTime | None
     last_rest_sync: UtcDateTime | None = Field(description="The most recent successful REST pass of any symbol.")
     lag_seconds: float | None = Field(description="Age of the stalest symbol's last successful REST pass.")
+    rejected_trades: int = Field(description="Payloads from the exchange kept aside instead of stored (see the admin's rejected trades).")
+    last_audit_at: UtcDateTime | None = Field(description="When the gap audit last read this account back from the exchange.")
+    last_audit_checked: int = Field(description="Trades the last audit read back.")
+    last_audit_missing: int = Field(description="Of those, how many were not stored.")
     symbols: list[SymbolHealthOut]
 
 

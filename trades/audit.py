@@ -7,12 +7,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
 
 from .backoff import Backoff
+from .db import db_sync_to_async
 from .ingest import ingest_trades
 from .models import StreamHealth, Trade
 from .pagers import pager_for
@@ -69,12 +69,12 @@ async def audit_account(account: ExchangeAccount, client, market_symbols: list[s
     for market_symbol in market_symbols:
         trades = await read_back(client, account, market_symbol, since, backoff)
         result.checked += len(trades)
-        stored = await sync_to_async(_stored_ids)(account, [str(t["id"]) for t in trades])
+        stored = await db_sync_to_async(_stored_ids)(account, [str(t["id"]) for t in trades])
         missing = [t for t in trades if str(t["id"]) not in stored]
         if missing:
             result.missing[market_symbol] = sorted((str(t["id"]) for t in missing), key=lambda i: (len(i), i))
             logger.warning("audit of %s %s: %d trades missing", account.name, market_symbol, len(missing))
             if repair:
-                result.repaired += len(await sync_to_async(ingest_trades)(account, missing))
-    await sync_to_async(_record)(account, result)
+                result.repaired += len(await db_sync_to_async(ingest_trades)(account, missing))
+    await db_sync_to_async(_record)(account, result)
     return result

@@ -29,6 +29,9 @@ class ExchangeStreamsConsumer(AsyncConsumer):
     run here only as catch-ups after a (re)connect; the periodic ones are Celery beat's."""
 
     follower_task: asyncio.Task | None = None
+    # No channel layer of its own (no alias names one): it would only add a Redis receive whose
+    # failure, while Redis restarts, would end this consumer and the streams with it.
+    channel_layer_alias = None
 
     async def streams_start(self, message):
         if self.follower_task is not None:

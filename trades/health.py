@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Count
+
 from exchanges.models import ExchangeAccount
 
-from .models import StreamHealth, SyncCursor
+from .models import RejectedTrade, StreamHealth, SyncCursor
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class AccountHealth:
     last_error: str
     last_error_at: datetime | None
     symbols: list[SymbolHealth]
+    rejected_trades: int = 0  # payloads kept aside (RejectedTrade): bad ones and reused ids
+    last_audit_at: datetime | None = None
+    last_audit_checked: int = 0
+    last_audit_missing: int = 0
 
     @property
     def last_rest_sync(self) -> datetime | None:
@@ -61,6 +67,9 @@ def sync_health(*, now: datetime, account_id: int | None = None) -> list[Account
     if account_id is not None:
         accounts = accounts.filter(pk=account_id)
     streams = {h.account_id: h for h in StreamHealth.objects.filter(account__in=accounts)}
+    rejected = dict(
+        RejectedTrade.objects.filter(exchange__in=accounts).values("exchange").annotate(n=Count("id")).values_list("exchange", "n")
+    )
     cursors: dict[int, list[SyncCursor]] = {}
     for cursor in SyncCursor.objects.filter(account__in=accounts).order_by("symbol"):
         cursors.setdefault(cursor.account_id, []).append(cursor)
@@ -93,6 +102,10 @@ def sync_health(*, now: datetime, account_id: int | None = None) -> list[Account
                     )
                     for c in cursors.get(account.pk, [])
                 ],
+                rejected_trades=rejected.get(account.pk, 0),
+                last_audit_at=stream.last_audit_at,
+                last_audit_checked=stream.last_audit_checked,
+                last_audit_missing=stream.last_audit_missing,
             )
         )
     return result

@@ -7,10 +7,10 @@ and its integer millisecond timestamp are taken as they are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import decimal
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from exchanges.models import canonical_symbol
 
@@ -33,14 +33,15 @@ EXACT_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 STORED_PLACES = Decimal("1e-18")
 MAX_INTEGER_DIGITS = 20
 _WIDE = decimal.Context(prec=80)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ZERO = Decimal(0)
 
 
 class RejectedPayload(ValueError):
     """A trade payload that cannot be stored; the message says why."""
 
 
-@dataclass(frozen=True)
-class ExactTrade:
+class ExactTrade(NamedTuple):
     exchange_trade_id: str
     order_id: str
     market_symbol: str
@@ -53,6 +54,13 @@ class ExactTrade:
     fee_cost: Decimal
     fee_currency: str
     timestamp: datetime
+
+
+def _few_places(text: str) -> bool:
+    """Whether a plain decimal string shows at most 18 places, so that it has at most 18 (the
+    exchanges' usual strings). Other spellings (exponents, more places) take the exact check."""
+    point = text.find(".")
+    return (point < 0 or len(text) - point <= 19) and "e" not in text and "E" not in text
 
 
 def _exact_decimal(info: dict, keys: tuple[str, ...], name: str) -> Decimal:
@@ -70,7 +78,7 @@ def _exact_decimal(info: dict, keys: tuple[str, ...], name: str) -> Decimal:
             raise RejectedPayload(f"{name}: {key}={text!r} is not finite")
         if value.adjusted() >= MAX_INTEGER_DIGITS:
             raise RejectedPayload(f"{name}: {text} is too large")
-        if value != value.quantize(STORED_PLACES, context=_WIDE):
+        if not _few_places(text) and value != value.quantize(STORED_PLACES, context=_WIDE):
             raise RejectedPayload(f"{name}: {text} has more than 18 decimal places")
         return value
     raise RejectedPayload(f"{name}: none of {', '.join(keys)} in the payload")
@@ -107,9 +115,12 @@ def exact_trade(ccxt_id: str, trade: dict) -> ExactTrade:
 
     fee = trade.get("fee") or {}
     fee_currency = fee.get("currency") or ""
-    fee_cost = Decimal(0)
-    if any(info.get(key) is not None for key in fields["fee_cost"]):
-        fee_cost = _exact_decimal(info, fields["fee_cost"], "fee")
+    fee_cost = _ZERO
+    fee_keys = fields["fee_cost"]
+    for key in fee_keys:
+        if info.get(key) is not None:
+            fee_cost = _exact_decimal(info, fee_keys, "fee")
+            break
     if fee_cost and not fee_currency:
         raise RejectedPayload("a fee without a currency")
 
@@ -125,5 +136,5 @@ def exact_trade(ccxt_id: str, trade: dict) -> ExactTrade:
         cost=cost,
         fee_cost=fee_cost,
         fee_currency=fee_currency,
-        timestamp=datetime.fromtimestamp(timestamp // 1000, tz=UTC) + timedelta(milliseconds=timestamp % 1000),
+        timestamp=_EPOCH + timedelta(milliseconds=timestamp),
     )

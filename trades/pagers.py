@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ccxt
+
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
@@ -36,13 +38,13 @@ class BinancePager:
     async def fetch(self, client, market_symbol: str, resume: dict, now_ms: int) -> Page:
         if "from_id" in resume:
             from_id = int(resume["from_id"])
-            trades = await client.fetch_my_trades(market_symbol, limit=self.limit, params={"fromId": from_id})
+            trades = checked(client, await client.fetch_my_trades(market_symbol, limit=self.limit, params={"fromId": from_id}))
             last_id = max((int(t["id"]) for t in trades), default=from_id)
             return Page(trades, {"from_id": last_id}, done=len(trades) < self.limit)
 
         start = int(resume["window_start"])
         end = min(start + self.window_ms - 1, now_ms)
-        trades = await client.fetch_my_trades(market_symbol, since=start, limit=self.limit, params={"until": end})
+        trades = checked(client, await client.fetch_my_trades(market_symbol, since=start, limit=self.limit, params={"until": end}))
         if trades:
             # Found the first trades: from here on, page by id (a window covers only 24 hours).
             last_id = max(int(t["id"]) for t in trades)
@@ -74,13 +76,22 @@ class BybitPager:
         params = {"until": end}
         if resume.get("page_cursor"):
             params["cursor"] = resume["page_cursor"]
-        trades = await client.fetch_my_trades(market_symbol, since=start, limit=self.limit, params=params)
+        trades = checked(client, await client.fetch_my_trades(market_symbol, since=start, limit=self.limit, params=params))
         next_cursor = next((t["info"]["nextPageCursor"] for t in trades if t["info"].get("nextPageCursor")), None)
         if trades and next_cursor:
             return Page(
                 trades, {"window_start": start, "window_end": end, "last": last, "page_cursor": next_cursor}, done=False, newest_first=True
             )
         return Page(trades, {"synced_until": end + 1}, done=last)
+
+
+def checked(client, trades: list[dict]) -> list[dict]:
+    """ccxt does not raise on a body it cannot parse: Bybit's then reads as "no trades" and Binance's
+    as a junk trade. Taken as an answer, either could move a cursor past trades never read; raise
+    `BadResponse` instead, which backs off and asks again."""
+    if getattr(client, "last_json_response", None) is None or any(not isinstance(t.get("info"), dict) for t in trades):
+        raise ccxt.BadResponse(f"{client.id}: the answer was not the JSON expected")
+    return trades
 
 
 PAGERS = {"binance": BinancePager, "bybit": BybitPager}

@@ -7,14 +7,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-import ccxt
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
 
 from .backoff import ACCOUNT_FAULTS, AccountStopped, Backoff
+from .db import db_sync_to_async
 from .ingest import ingest_trades
 from .models import StreamHealth
 from .sync import scrub
@@ -33,6 +32,19 @@ def _count_reconnect(account: ExchangeAccount) -> None:
 
     health, _ = StreamHealth.objects.get_or_create(account=account)
     StreamHealth.objects.filter(pk=health.pk).update(ws_reconnects=F("ws_reconnects") + 1)
+
+
+def account_fault_in(error: BaseException) -> BaseException | None:
+    """The exchange's refusal of the account, if that is what lies behind `error`: ccxt.pro can
+    surface a rejected WebSocket login as another exception (Binance spot: a KeyError raised while
+    handling the AuthenticationError)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, ACCOUNT_FAULTS):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def is_connected(client) -> bool:
@@ -77,16 +89,17 @@ class AccountStream:
                 attempt = 0
             except AccountStopped:
                 raise
-            except ACCOUNT_FAULTS as error:
-                raise AccountStopped(scrub(f"{type(error).__name__}: {error}", self.account)) from error
-            except (ccxt.BaseError, OSError, TimeoutError) as error:
+            except Exception as error:  # a stream must outlive whatever its connection throws
+                refused = account_fault_in(error)
+                if refused is not None:
+                    raise AccountStopped(scrub(f"{type(refused).__name__}: {refused}", self.account)) from error
                 message = scrub(f"{type(error).__name__}: {error}", self.account)
                 logger.warning("stream of %s dropped: %s", self.account.name, message)
-                await sync_to_async(_set_health)(self.account, ws_connected_since=None, last_error=message[:2000], last_error_at=timezone.now())
+                await db_sync_to_async(_set_health)(self.account, ws_connected_since=None, last_error=message[:2000], last_error_at=timezone.now())
                 attempt += 1
             finally:
                 await _close_quietly(client)
-            await sync_to_async(_count_reconnect)(self.account)
+            await db_sync_to_async(_count_reconnect)(self.account)
             await asyncio.sleep(self.backoff.delay(min(attempt, 6)))
 
     async def _watch(self, client) -> None:
@@ -100,6 +113,7 @@ class AccountStream:
                     return
                 trades = watch.result()
                 watch = asyncio.ensure_future(client.watch_my_trades())
+                await asyncio.sleep(0)  # let the next watch register before messages are handled
                 await self._ingest(trades)
         finally:
             watch.cancel()
@@ -110,18 +124,18 @@ class AccountStream:
             await asyncio.sleep(0.05)
         if watch.done() and watch.exception() is not None:
             return
-        await sync_to_async(_set_health)(self.account, ws_connected_since=timezone.now())
+        await db_sync_to_async(_set_health)(self.account, ws_connected_since=timezone.now())
         await self.on_connect()
 
     async def _ingest(self, trades: list[dict]) -> None:
         wanted = [t for t in trades if not self.symbols or t.get("symbol") in self.symbols]
         if wanted:
-            await sync_to_async(ingest_trades)(self.account, wanted)
+            await db_sync_to_async(ingest_trades)(self.account, wanted)
             self.delivered += len(wanted)
         now = time.monotonic()
         if now - self._health_written >= HEALTH_WRITE_SECONDS:
             self._health_written = now
-            await sync_to_async(_set_health)(self.account, ws_last_message_at=timezone.now())
+            await db_sync_to_async(_set_health)(self.account, ws_last_message_at=timezone.now())
 
 
 async def _close_quietly(client) -> None:

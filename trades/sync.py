@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +15,7 @@ from django.utils import timezone
 from exchanges.models import ExchangeAccount
 
 from .backoff import AccountStopped, Backoff
+from .db import db_sync_to_async
 from .ingest import ingest_trades, release_unfolded
 from .models import StreamHealth, SyncCursor
 from .pagers import Page, pager_for
@@ -131,7 +131,7 @@ class RestSync:
 
     async def sync_symbol(self, market_symbol: str, *, since: datetime | None = None) -> SymbolResult:
         account = self.account
-        cursor = await sync_to_async(_load_cursor)(account, market_symbol)
+        cursor = await db_sync_to_async(_load_cursor)(account, market_symbol)
         resume = self.pager.initial(start_ms(account, since)) if since else cursor.resume or self.pager.initial(start_ms(account))
         result = SymbolResult(market_symbol)
         while True:
@@ -140,7 +140,7 @@ class RestSync:
                 lambda: self.pager.fetch(self.client, market_symbol, resume, now_ms()),
                 f"{account.name} {market_symbol}",
             )
-            result.new += await sync_to_async(_store_page)(account, cursor, page)
+            result.new += await db_sync_to_async(_store_page)(account, cursor, page)
             result.fetched += len(page.trades)
             result.pages += 1
             resume = page.resume
@@ -148,7 +148,7 @@ class RestSync:
                 self.progress(market_symbol, result.fetched, result.new)
             if page.done:
                 break
-        await sync_to_async(_finish_pass)(cursor, result)
+        await db_sync_to_async(_finish_pass)(cursor, result)
         return result
 
     async def load_markets(self) -> None:
@@ -158,13 +158,13 @@ class RestSync:
 
         markets = await self.backoff.call(self.client, self.client.load_markets, f"{self.account.name} markets")
         if not self._markets_stored:
-            await sync_to_async(upsert_markets)(self.account, markets)
+            await db_sync_to_async(upsert_markets)(self.account, markets)
             self._markets_stored = True
 
     async def _stopped(self, result: SyncResult, market_symbol: str | None, stop: AccountStopped) -> SyncResult:
         message = scrub(str(stop), self.account)
         logger.error("sync of %s stopped: %s", self.account.name, message)
-        await sync_to_async(_record_error)(self.account, market_symbol, message, stop=True)
+        await db_sync_to_async(_record_error)(self.account, market_symbol, message, stop=True)
         result.stopped = message
         return result
 
@@ -183,5 +183,5 @@ class RestSync:
                 return await self._stopped(result, market_symbol, stop)
             except Exception as error:  # recorded and shown in sync health; the other symbols go on
                 logger.exception("sync of %s %s failed", self.account.name, market_symbol)
-                await sync_to_async(_record_error)(self.account, market_symbol, f"{type(error).__name__}: {error}")
+                await db_sync_to_async(_record_error)(self.account, market_symbol, f"{type(error).__name__}: {error}")
         return result

@@ -8,17 +8,19 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from exchanges.models import ExchangeAccount
 
 from .backoff import AccountStopped
+from .db import db_sync_to_async
 from .models import StreamHealth
 from .streams import AccountStream
 from .sync import RestSync, SyncResult, _record_error
 
 logger = logging.getLogger(__name__)
+
+RETRY_SECONDS = 5.0  # after a REST pass that failed as a whole
 
 
 def market_symbol_for(account: ExchangeAccount, symbol: str) -> str:
@@ -94,7 +96,7 @@ class TradeSynchronizer:
             task.cancel()
         await asyncio.gather(*state.tasks, return_exceptions=True)
         await state.connector.close()
-        await sync_to_async(StreamHealth.objects.filter(account=state.account).update)(ws_connected_since=None)
+        await db_sync_to_async(StreamHealth.objects.filter(account=state.account).update)(ws_connected_since=None)
         logger.info("sync stopped for %s", name)
 
     async def stop(self) -> None:
@@ -113,7 +115,13 @@ class TradeSynchronizer:
             except TimeoutError:
                 pass
             state.rest_due.clear()
-            result = await RestSync(state.account, state.connector.rest_client()).run(state.symbols)
+            try:
+                result = await RestSync(state.account, state.connector.rest_client()).run(state.symbols)
+            except Exception:  # the database went away mid-pass, say: the next pass resumes from the cursors
+                logger.exception("REST pass of %s failed; trying again in %.0fs", state.account.name, RETRY_SECONDS)
+                await asyncio.sleep(RETRY_SECONDS)
+                state.rest_due.set()
+                continue
             state.passes += 1
             state.last_result = result
             if result.stopped:
@@ -125,23 +133,27 @@ class TradeSynchronizer:
         async def catch_up():
             state.rest_due.set()
 
-        stream = AccountStream(state.account, state.connector.stream_client, catch_up, symbols=state.symbols)
+        stream = AccountStream(state.account, state.connector.new_client, catch_up, symbols=state.symbols)
         try:
             await stream.run()
         except AccountStopped as stop:
-            await sync_to_async(_record_error)(state.account, None, str(stop), stop=True)
+            await db_sync_to_async(_record_error)(state.account, None, str(stop), stop=True)
             await self._halt(state)
 
     async def _marks_loop(self, state: AccountSync) -> None:
         """Mark prices from the exchange's tickers, where no Celery beat refreshes them (`track`)."""
         from positions.marks import refresh_marks
 
-        while True:
-            try:
-                await refresh_marks(state.account, state.connector.rest_client())
-            except Exception as error:  # a missed refresh shows as an older mark; the next one retries
-                logger.warning("mark prices of %s: %s: %s", state.account.name, type(error).__name__, error)
-            await asyncio.sleep(settings.MARK_REFRESH_SECONDS)
+        client = state.connector.new_client()  # its own: REST sync reads its client's last response
+        try:
+            while True:
+                try:
+                    await refresh_marks(state.account, client)
+                except Exception as error:  # a missed refresh shows as an older mark; the next one retries
+                    logger.warning("mark prices of %s: %s: %s", state.account.name, type(error).__name__, error)
+                await asyncio.sleep(settings.MARK_REFRESH_SECONDS)
+        finally:
+            await client.close()
 
     async def _halt(self, state: AccountSync) -> None:
         """An account the exchange refused: stop both paths until an operator clears it."""
@@ -188,7 +200,7 @@ class AccountFollower:
         return (account.ccxt_id, account.market_type, str(account.api_key), str(account.api_secret), account.base_url, tuple(account.symbols))
 
     async def reconcile(self) -> None:
-        accounts = {a.name: a for a in await sync_to_async(_enabled_accounts)(self.shard)}
+        accounts = {a.name: a for a in await db_sync_to_async(_enabled_accounts)(self.shard)}
         for name in list(self.synchronizer.running):
             if name not in accounts or self._version(accounts[name]) != self.versions.get(name):
                 await self.synchronizer.stop_account(name)
@@ -202,7 +214,10 @@ class AccountFollower:
     async def run(self) -> None:
         try:
             while True:
-                await self.reconcile()
+                try:
+                    await self.reconcile()
+                except Exception:  # the database unreachable for a moment: the accounts keep running
+                    logger.exception("could not read the enabled accounts; trying again in %.0fs", self.reload_seconds)
                 await asyncio.sleep(self.reload_seconds)
         finally:
             await self.synchronizer.stop()

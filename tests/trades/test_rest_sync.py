@@ -70,6 +70,19 @@ def test_rate_limits_and_server_errors_are_waited_out(simulator, simulated_accou
     assert waits  # backed off instead of failing the pass
 
 
+@pytest.mark.parametrize("name", [BINANCE, BYBIT])
+def test_a_malformed_answer_is_asked_again_not_taken_for_no_trades(simulator, simulated_accounts, name):
+    protocol = "binance" if name == BINANCE else "bybit"
+    path = "/api/v3/myTrades" if name == BINANCE else "/v5/execution/list"
+    simulator.faults({"action": "malformed", "count": 3, "protocol": protocol, "path": path})
+
+    result = rest_pass(simulated_accounts[name], backoff=Backoff(base_seconds=0.01, max_seconds=0.02))
+
+    assert not result.stopped
+    assert simulator.stats()["faults"]["injected"] == {"rest.malformed": 3}
+    assert_trades_match_truth(simulated_accounts[name], simulator.truth(account=name))
+
+
 def test_binance_retry_after_is_honoured(simulator, simulated_accounts):
     simulator.faults({"action": "429", "count": 1, "protocol": "binance"})
     waits = []

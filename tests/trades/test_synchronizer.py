@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 
 from exchanges.connectors import ExchangeConnector
 from exchanges.simulator.testing import BINANCE, BYBIT
-from trades.models import Trade
+from trades.models import StreamHealth, Trade
 from trades.synchronizer import TradeSynchronizer
 
 from ..ground_truth import assert_positions_match_truth, assert_trades_match_truth
@@ -116,3 +116,22 @@ async def test_rest_and_stream_delivering_the_same_trades_at_once_store_each_onc
     finally:
         await synchronizer.stop()
     await check_against_truth(simulator, simulated_accounts)
+
+
+@pytest.mark.parametrize("name", [BINANCE, BYBIT])
+async def test_a_rejected_key_stops_the_account_loudly(simulator, simulated_accounts, name):
+    account = simulated_accounts[name]
+    account.api_secret = "not-the-secret"
+    await account.asave()
+    await account.arefresh_from_db()
+    synchronizer = await start_synchronizer({name: account}, interval_seconds=3600)
+    try:
+        await wait_for(
+            lambda: StreamHealth.objects.filter(account=account).exclude(stopped_reason="").aexists(), message="account stopped"
+        )
+        # Neither path retries forever: both end.
+        await wait_for(lambda: asyncio.sleep(0, all(t.done() for t in synchronizer.running[name].tasks)), message="both paths ended")
+    finally:
+        await synchronizer.stop()
+    health = await StreamHealth.objects.aget(account=account)
+    assert "not-the-secret" not in health.stopped_reason
