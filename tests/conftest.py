@@ -1,5 +1,7 @@
 import pytest
 
+from exchanges.simulator.testing import *  # noqa: F401,F403  (simulator, simulator_config, simulated_accounts)
+
 from .factories import make_account, make_market
 
 

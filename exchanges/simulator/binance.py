@@ -17,9 +17,10 @@ from decimal import Decimal
 from aiohttp import WSMsgType, web
 
 from .config import AccountConfig, MarketConfig
+from .faults import spoil
 from .keys import SIMULATOR
 from .ledger import Book, Fill
-from .money import pad, strip
+from .money import pad, plain, strip
 
 PLACES = 8  # Binance prints every asset amount with 8 decimals
 MAX_LIMIT, DEFAULT_LIMIT = 1000, 500
@@ -328,6 +329,21 @@ async def my_trades(request, sim):
     return _json(sim, [my_trade(book.fill(i)) for i in indices])
 
 
+def corrupt_rest(body, how: str) -> bool:
+    """Spoil the first trade of a myTrades answer (a "corrupt" fault); False if it has none."""
+    if not isinstance(body, list) or not body:
+        return False
+    spoil(body[0], "qty", how)
+    return True
+
+
+def corrupt_event(message: dict, how: str) -> None:
+    """Spoil the fill amount of a pushed executionReport (a "corrupt" fault)."""
+    event = message.get("event")
+    if isinstance(event, dict) and event.get("e") == "executionReport":
+        spoil(event, "l", how)
+
+
 # --- WebSocket API --------------------------------------------------------------------------------
 
 
@@ -465,11 +481,28 @@ async def ws_api(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+async def ticker_price(request, sim):
+    """`GET /api/v3/ticker/price`: the last price of one market (`symbol`) or of every listed one."""
+    prices = {}
+    for account in sim.accounts("binance"):
+        for book in sim.ledger.books_of(account.name):
+            prices.setdefault(book.market.market_id, book.last_price())
+    for market_id, market in _listed(sim).items():
+        prices.setdefault(market_id, plain(market.price))
+    wanted = request.query.get("symbol")
+    if wanted is not None:
+        if wanted not in prices:
+            return _json(sim, {"code": -1121, "msg": "Invalid symbol."}, 400)
+        return _json(sim, {"symbol": wanted, "price": prices[wanted]})
+    return _json(sim, [{"symbol": market_id, "price": price} for market_id, price in sorted(prices.items())])
+
+
 def add_routes(app: web.Application, sim) -> None:
     app.router.add_get("/api/v3/ping", weighted("ping", ping))
     app.router.add_get("/api/v3/time", weighted("time", server_time))
     app.router.add_get("/api/v3/exchangeInfo", weighted("exchangeInfo", exchange_info))
     app.router.add_get("/api/v3/myTrades", weighted("myTrades", my_trades))
+    app.router.add_get("/api/v3/ticker/price", weighted("ticker/price", ticker_price))
     app.router.add_get("/sapi/v1/margin/allPairs", weighted("margin/allPairs", margin_pairs))
     app.router.add_get("/sapi/v1/margin/isolated/allPairs", weighted("margin/isolated/allPairs", margin_pairs))
     app.router.add_get("/ws-api/v3", ws_api)

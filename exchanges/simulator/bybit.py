@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from aiohttp import WSMsgType, web
 
 from .config import AccountConfig
+from .faults import spoil
 from .keys import SIMULATOR
 from .ledger import Book, Fill
 from .money import decimals, plain, strip
@@ -176,6 +177,20 @@ async def instruments_info(request, sim):
         wanted = request.query.get("symbol")
         instruments = [_instrument(b) for market_id, b in books.items() if wanted in (None, market_id)]
     return {"category": category, "list": instruments, "nextPageCursor": ""}
+
+
+async def tickers(request, sim):
+    """`GET /v5/market/tickers`: last and mark price of the linear markets (the mark is the last price)."""
+    category = request.query.get("category", "")
+    if category not in CATEGORIES:
+        raise Failed(10001, "params error: category is invalid")
+    wanted = request.query.get("symbol")
+    rows = []
+    for market_id, book in (_books(sim).items() if category == "linear" else ()):
+        if wanted in (None, market_id):
+            price = book.last_price()
+            rows.append({"symbol": market_id, "lastPrice": price, "markPrice": price, "indexPrice": price, "bid1Price": price, "ask1Price": price})
+    return {"category": category, "list": rows}
 
 
 # --- private --------------------------------------------------------------------------------------
@@ -373,6 +388,22 @@ async def execution_list(request, sim, account):
     return {"nextPageCursor": next_cursor, "category": category, "list": [execution(fill, websocket=False) for _, fill in picked]}
 
 
+def corrupt_rest(body, how: str) -> bool:
+    """Spoil the first execution of an execution/list answer (a "corrupt" fault); False if it has none."""
+    executions = (body.get("result") or {}).get("list") if isinstance(body, dict) else None
+    if not executions:
+        return False
+    spoil(executions[0], "execQty", how)
+    return True
+
+
+def corrupt_event(message: dict, how: str) -> None:
+    """Spoil the first execution of a pushed execution message (a "corrupt" fault)."""
+    data = message.get("data")
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        spoil(data[0], "execQty", how)
+
+
 # --- private WebSocket ----------------------------------------------------------------------------
 
 
@@ -471,6 +502,7 @@ async def private_ws(request: web.Request) -> web.WebSocketResponse:
 def add_routes(app: web.Application, sim) -> None:
     app.router.add_get("/v5/market/time", endpoint(server_time, private=False))
     app.router.add_get("/v5/market/instruments-info", endpoint(instruments_info, private=False))
+    app.router.add_get("/v5/market/tickers", endpoint(tickers, private=False))
     app.router.add_get("/v5/asset/coin/query-info", endpoint(coin_info, private=True))
     app.router.add_get("/v5/user/query-api", endpoint(query_api, private=True))
     app.router.add_get("/v5/account/info", endpoint(account_info, private=True))

@@ -37,6 +37,7 @@ BINANCE_WEIGHTS = {
     "ping": 1,
     "time": 1,
     "exchangeInfo": 20,
+    "ticker/price": 4,
     "myTrades": 20,
     "myTrades:orderId": 5,
     "margin/allPairs": 1,

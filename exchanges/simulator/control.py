@@ -176,6 +176,9 @@ async def post_faults(request: web.Request) -> web.Response:
             action = sim.faults.add(spec)
             if action == "disconnect":
                 disconnected += sim.feed.drop_all()
+            if action == "ban":
+                sim.binance_weights.ban(float(spec.get("seconds", 60)))
+                sim.faults.injected["binance.ban"] += 1
             applied.append(action)
     except FaultError as error:
         return _bad(str(error))

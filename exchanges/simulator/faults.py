@@ -6,8 +6,13 @@ REST faults answer matching calls instead of the real handler:
   "5xx"       an HTTP 5xx (503 unless "status" says otherwise) with a load balancer's HTML page
   "malformed" HTTP 200 whose JSON body is cut in half
   "hang"      the real answer, but only after "seconds" (default 30): past any client timeout
-WebSocket faults act on pushed events (never on replies to requests): "drop", "duplicate" and
-"reorder" the next N events; "pause" and "resume" the feed; "disconnect" every connection now.
+  "corrupt"   the real answer to a trade-list call (Binance myTrades, Bybit execution/list) with its
+              first trade's amount spoiled ("how": "negative" (default), "text" or "missing")
+WebSocket faults act on pushed events (never on replies to requests): "drop", "duplicate",
+"reorder" and "corrupt" with "on": "ws" (as above, in the event's first trade) the next N events;
+"pause" and "resume" the feed; "disconnect" every connection now.
+"ban" bans the IP on Binance for "seconds" (default 60), as its rate limiter does: every Binance
+call, REST or WebSocket API, is answered 418 with Retry-After until then.
 """
 
 from __future__ import annotations
@@ -17,13 +22,26 @@ import random
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-REST_KINDS = ("429", "5xx", "malformed", "hang")
-WS_KINDS = ("drop", "duplicate", "reorder")
-ACTIONS = (*REST_KINDS, *WS_KINDS, "pause", "resume", "disconnect", "clear")
+REST_KINDS = ("429", "5xx", "malformed", "hang", "corrupt")
+WS_KINDS = ("drop", "duplicate", "reorder", "corrupt")
+ACTIONS = tuple(dict.fromkeys((*REST_KINDS, *WS_KINDS, "pause", "resume", "disconnect", "ban", "clear")))
+CORRUPTIONS = ("negative", "text", "missing")
+# The calls that answer with trades: the only ones a "corrupt" fault can spoil.
+TRADE_LIST_PATHS = ("/api/v3/myTrades", "/v5/execution/list")
 
 
 class FaultError(ValueError):
     pass
+
+
+def spoil(item: dict, key: str, how: str) -> None:
+    """Spoil one field of a trade payload the way a "corrupt" fault says."""
+    if how == "missing":
+        item.pop(key, None)
+    elif how == "text":
+        item[key] = "n/a"
+    else:
+        item[key] = "-" + str(item.get(key, "1")).lstrip("-")
 
 
 @dataclass
@@ -35,6 +53,7 @@ class RestFault:
     seconds: float = 30.0
     protocol: str = ""  # binance / bybit; empty: both
     path: str = ""  # only calls whose path starts with this
+    how: str = "negative"  # corrupt: what to spoil
 
 
 class Faults:
@@ -42,6 +61,7 @@ class Faults:
         self.rng = random.Random(f"{seed}:faults")
         self.rest: list[RestFault] = []
         self.ws = Counter({kind: 0 for kind in WS_KINDS})
+        self.ws_corruption = "negative"
         self.running = asyncio.Event()
         self.running.set()
         self.injected: Counter[str] = Counter()
@@ -60,7 +80,19 @@ class Faults:
         count = spec.get("count")
         if count is not None and (not isinstance(count, int) or count < 1):
             raise FaultError("count must be a positive integer")
-        if action in REST_KINDS:
+        how = str(spec.get("how", "negative"))
+        if action == "corrupt" and how not in CORRUPTIONS:
+            raise FaultError(f"how must be one of {', '.join(CORRUPTIONS)}")
+        if action == "corrupt" and spec.get("on", "rest") not in ("rest", "ws"):
+            raise FaultError("on must be rest or ws")
+        if action == "ban":
+            seconds = spec.get("seconds", 60)
+            if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds <= 0:
+                raise FaultError("seconds must be a positive number")
+        elif action == "corrupt" and spec.get("on") == "ws":
+            self.ws[action] += count or 1
+            self.ws_corruption = how
+        elif action in REST_KINDS:
             fraction = float(spec.get("fraction", 1.0))
             if not 0 < fraction <= 1:
                 raise FaultError("fraction must be in (0, 1]")
@@ -78,6 +110,7 @@ class Faults:
                     seconds=float(spec.get("seconds", 30.0)),
                     protocol=str(spec.get("protocol", "")),
                     path=str(spec.get("path", "")),
+                    how=how,
                 )
             )
         elif action in WS_KINDS:
@@ -99,6 +132,8 @@ class Faults:
                 continue
             if fault.path and not path.startswith(fault.path):
                 continue
+            if fault.kind == "corrupt" and path not in TRADE_LIST_PATHS:
+                continue
             if fault.fraction < 1 and self.rng.random() >= fault.fraction:
                 continue
             if fault.remaining is not None:
@@ -109,8 +144,16 @@ class Faults:
             return fault
         return None
 
+    def give_back(self, fault: RestFault) -> None:
+        """A corrupt fault that found no trade to spoil stays pending for the next call."""
+        self.injected[f"rest.{fault.kind}"] -= 1
+        if fault.remaining is not None:
+            fault.remaining += 1
+            if fault not in self.rest:
+                self.rest.insert(0, fault)
+
     def take_ws(self) -> str | None:
-        """What to do with the next pushed event: drop, duplicate, reorder, or nothing."""
+        """What to do with the next pushed event: drop, duplicate, reorder, corrupt, or nothing."""
         for kind in WS_KINDS:
             if self.ws[kind] > 0:
                 self.ws[kind] -= 1

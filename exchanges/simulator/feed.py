@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -49,6 +50,8 @@ class Connection:
             if action == "reorder":
                 held.append(text)
                 continue
+            if action == "corrupt":
+                text = self.feed.corrupt(self.protocol, text)
             if text is not None:
                 await self._send(text)
                 if action == "duplicate":
@@ -98,6 +101,14 @@ class Feed:
     def publish(self, account: str, fills: list[Fill]) -> None:
         for deliver in list(self.subscribers.get(account, {}).values()):
             deliver(fills)
+
+    def corrupt(self, protocol: str, text: str) -> str:
+        """The event with its first trade's amount spoiled (see `faults`)."""
+        from . import binance, bybit
+
+        message = json.loads(text)
+        (binance.corrupt_event if protocol == "binance" else bybit.corrupt_event)(message, self.faults.ws_corruption)
+        return json.dumps(message, separators=(",", ":"))
 
     def drop_all(self) -> int:
         dropped = list(self.connections)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .config import AccountConfig, MarketConfig, SimConfig
 from .generator import History, Row
-from .money import FEE_EXPONENT, Rejected, scaled, step_parts, strip
+from .money import FEE_EXPONENT, Rejected, plain, scaled, step_parts, strip
 
 
 def _stable_uuid(*parts) -> str:
@@ -193,6 +193,10 @@ class Book:
 
     def seq(self, index: int) -> int:
         return (self.number + 1) * 10_000_000_000 + index
+
+    def last_price(self) -> str:
+        """The ticker's price: the latest fill's, or the market's starting price before any fill."""
+        return self.fill(len(self) - 1).price if len(self) else plain(self.market.price)
 
     def fill(self, i: int) -> Fill:
         r = self.row(i)

@@ -69,6 +69,10 @@ class BinanceWeights:
         self.used += weight
         return Verdict(200, self.used)
 
+    def ban(self, seconds: float) -> None:
+        """Ban the IP now for `seconds` (an injected fault), as if it had carried on while limited."""
+        self.banned_until = max(self.banned_until, self.clock() + seconds)
+
     def state(self) -> dict:
         self._roll(self.clock())
         return {

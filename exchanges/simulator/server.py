@@ -4,6 +4,7 @@ and ways to run it (in the foreground, or on a background thread for tests)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import threading
@@ -115,7 +116,22 @@ class Simulator:
         if fault is not None and fault.kind == "malformed":
             body = answer.body if isinstance(answer.body, bytes) else b"{}"
             return web.Response(status=200, body=body[: max(1, len(body) // 2)], content_type="application/json")
+        if fault is not None and fault.kind == "corrupt":
+            return self._corrupted(protocol, answer, fault)
         return answer
+
+    def _corrupted(self, protocol: str, answer: web.Response, fault) -> web.Response:
+        """The answer with its first trade spoiled; with no trade in it, the fault waits for the next call."""
+        try:
+            body = json.loads(answer.body)
+        except (TypeError, ValueError):
+            body = None
+        spoil = binance.corrupt_rest if protocol == "binance" else bybit.corrupt_rest
+        if body is None or not spoil(body, fault.how):
+            self.faults.give_back(fault)
+            return answer
+        headers = {k: v for k, v in answer.headers.items() if k.lower() not in ("content-type", "content-length")}
+        return web.Response(status=answer.status, text=json.dumps(body, separators=(",", ":")), content_type="application/json", headers=headers)
 
     def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._gate])

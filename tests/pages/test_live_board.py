@@ -1,5 +1,6 @@
-"""In a browser: an operator logs in, sees a position, a trade is executed, and the row changes
-without the page reloading."""
+"""In a browser: an operator logs in, sees a position, a trade is executed on the exchange simulator,
+and the row changes without the page reloading. The whole chain is real: simulator -> ccxt -> `track`
+(a subprocess) -> PostgreSQL -> Redis channel layer -> daphne -> the page's WebSocket."""
 
 from pathlib import Path
 
@@ -7,21 +8,22 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect, sync_playwright
 
-from trades.ingest import ingest_trades
+from exchanges.simulator.testing import BINANCE
+from positions.models import Position
 
-from ..factories import binance_trade, make_account, make_market
-from .browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REDIS_URL, asgi_server, in_thread
+from ..ground_truth import wait_until
+from ..processes import start_python
+from .browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REDIS_URL, asgi_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-T0 = 1_704_067_200_000
 PASSWORD = "a-long-operator-password"
 
 
-def execute_trade(account, trade: dict) -> None:
-    """The trade source. For now the trade is ingested here, as a sync would store it; once the
-    simulator's control API is there, this posts the trade to its `POST /_sim/trades` instead."""
-    in_thread(ingest_trades, account, [trade])
+def execute_trade(simulator, amount: str, price: str) -> None:
+    simulator.post_trades(
+        {"account": BINANCE, "symbol": "BTC/USDT", "side": "buy", "amount": amount, "price": price, "fee": "0.01", "fee_coin": "USDT"}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,32 +50,40 @@ def page(transactional_db):
 
 
 @pytest.fixture
-def account(transactional_db):
+def tracker(simulated_accounts):
+    """`manage.py track` on the test database, broadcasting on the shared Redis channel layer."""
+    process = start_python("manage.py", "track", env={"REDIS_URL": REDIS_URL, "SYNC_INTERVAL_SECONDS": "3600"})
+    yield process
+    process.terminate()
+    process.communicate(timeout=30)
+
+
+@pytest.fixture
+def account(simulator, simulated_accounts, tracker):
     get_user_model().objects.create_user("operator", password=PASSWORD, is_staff=True)
-    account = make_account(symbols=["BTC/USDT"])
-    make_market(account, "BTC/USDT")
-    ingest_trades(account, [binance_trade(1, amount="1", price="100", timestamp=T0)])
+    account = simulated_accounts[BINANCE]
+    execute_trade(simulator, "0.1", "100")
+    wait_until(lambda: Position.objects.filter(exchange=account, symbol="BTC/USDT", is_open=True).exists(), message="the first position")
     return account
 
 
 @pytest.mark.usefixtures("shared_channel_layer")
-def test_the_position_row_changes_live_as_a_trade_lands(server, account, page):
+def test_the_position_row_changes_live_as_a_trade_lands(server, simulator, account, page):
     page.goto(f"{server}/positions/")
     page.fill("#id_username", "operator")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url(f"{server}/positions/")
     size = page.locator(f'#positions tr[data-key="{account.pk}::BTC/USDT"] td[data-field="size"]')
-    expect(size).to_have_text("1")
+    expect(size).to_have_text("0.1")
     expect(page.locator("body")).to_have_attribute("data-live", "connected")
     page.evaluate("window.sameDocument = true")
 
-    execute_trade(account, binance_trade(2, amount="2", price="130", timestamp=T0 + 60_000))
+    execute_trade(simulator, "0.2", "130")
 
-    expect(size).to_have_text("3", timeout=20_000)
+    expect(size).to_have_text("0.3", timeout=30_000)
     row = page.locator(f'#positions tr[data-key="{account.pk}::BTC/USDT"]')
-    expect(row.locator('td[data-field="avg_price"]')).to_have_text("120")
-    expect(row.locator('td[data-field="last_trade"]')).to_have_text("2024-01-01 00:01:00")
+    expect(row.locator('td[data-field="avg_price"]')).to_have_text("120")  # (0.1 x 100 + 0.2 x 130) / 0.3
     assert page.evaluate("window.sameDocument") is True
     page.screenshot(path=ARTIFACTS / "positions-live.png", full_page=True)
 
