@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from .models import BotInstance, ExchangeAccount, Market
 
@@ -29,6 +31,11 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
     list_display = ["name", "ccxt_id", "market_type", "enabled", "base_url", "has_credentials", "created_at"]
     list_filter = ["enabled", "ccxt_id", "market_type"]
     search_fields = ["name"]
+
+    @method_decorator(sensitive_post_parameters("api_key", "api_secret"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Credentials typed in stay out of error reports (the debug page, error mails)."""
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     @admin.display(boolean=True, description="credentials")
     def has_credentials(self, account):

@@ -148,6 +148,7 @@ class ExchangeConnector:
         self.account = account
         self.overrides = overrides
         self._rest = None
+        self._last_new = None
 
     def rest_client(self):
         if self._rest is None:
@@ -155,8 +156,17 @@ class ExchangeConnector:
         return self._rest
 
     def new_client(self):
-        """A client of its own, which the caller closes: for a stream (torn down on its own) or marks."""
-        return build_client(self.account, **self.overrides)
+        """A client of its own, which the caller closes: for a stream (torn down on its own) or marks.
+        It starts with the markets this connector's clients already loaded: a stream that reconnects
+        every few seconds would otherwise spend request weight on reloading them each time (Binance's
+        exchangeInfo weighs as much as a page of trades), which after a ban can keep the IP limited."""
+        client = build_client(self.account, **self.overrides)
+        for loaded in (self._rest, self._last_new):
+            if loaded is not None and loaded.markets:
+                client.set_markets(loaded.markets, loaded.currencies)
+                break
+        self._last_new = client
+        return client
 
     async def close(self) -> None:
         if self._rest is not None:

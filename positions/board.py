@@ -87,6 +87,8 @@ def board_snapshot(now: datetime | None = None) -> dict:
                 "last_rest_sync": moment(h.last_rest_sync),
                 "lag": duration(h.lag_seconds),
                 "error": h.stopped_reason or h.last_error,
+                "rejected": str(h.rejected_trades),
+                "audit": f"{h.last_audit_missing} missing of {h.last_audit_checked} at {moment(h.last_audit_at)}" if h.last_audit_at else "",
             }
             for h in sync_health(now=now)
             if h.enabled

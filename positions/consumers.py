@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from channels.db import database_sync_to_async
+import asyncio
+import logging
+
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from trades.db import db_sync_to_async
 
 from .board import board_snapshot
 from .events import POSITIONS_GROUP
 
+logger = logging.getLogger(__name__)
+
 
 class PositionsConsumer(AsyncJsonWebsocketConsumer):
+    refresh: asyncio.Task | None = None
+    stale = False
+
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -20,13 +29,32 @@ class PositionsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_board()
 
     async def disconnect(self, code):
+        if self.refresh is not None:
+            self.refresh.cancel()
         await self.channel_layer.group_discard(POSITIONS_GROUP, self.channel_name)
 
     async def positions_changed(self, event):
-        await self.send_board()
+        self.board_changed()
 
     async def marks_changed(self, event):
-        await self.send_board()
+        self.board_changed()
+
+    def board_changed(self) -> None:
+        """A fresh board after every change. Changes that come while a board is being built are all
+        covered by the one board built after it, so a burst of trades costs two boards, not one each."""
+        self.stale = True
+        if self.refresh is None or self.refresh.done():
+            self.refresh = asyncio.create_task(self.send_fresh_boards())
+
+    async def send_fresh_boards(self):
+        try:
+            while self.stale:
+                self.stale = False
+                await self.send_board()
+        except Exception:
+            logger.exception("the board could not be sent; closing the socket (the page reconnects)")
+            await self.close()
 
     async def send_board(self):
-        await self.send_json({"type": "board", "board": await database_sync_to_async(board_snapshot)()})
+        # db_sync_to_async keeps the connection (channels' database_sync_to_async would open one per board).
+        await self.send_json({"type": "board", "board": await db_sync_to_async(board_snapshot)()})

@@ -10,7 +10,7 @@ the fees go pro rata (rounded to 18 places), and the opening part takes the rema
 from __future__ import annotations
 
 import decimal
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -167,8 +167,8 @@ def _open_with(fill: Fill, deltas: Deltas, amount_step: Decimal) -> PositionStat
 def _add(state: PositionState, fill: Fill, deltas: Deltas, amount_step: Decimal) -> PositionState:
     p1 = state.p1 + deltas.p1_delta
     closes = is_dust(p1, amount_step)
-    return replace(
-        state,
+    # Every field spelt out (dataclasses.replace would cost more than the arithmetic).
+    return PositionState(
         p1=p1,
         p2=state.p2 + deltas.p2_delta,
         p1_fee=state.p1_fee + deltas.p1_fee,
@@ -176,8 +176,10 @@ def _add(state: PositionState, fill: Fill, deltas: Deltas, amount_step: Decimal)
         other_fees=_add_fees(state.other_fees, deltas.other_fees),
         side=state.side if closes and state.side != NONE else _side_of(p1),
         is_open=not closes,
+        entry_time=state.entry_time,
         last_update_time=fill.timestamp,
         closed_time=fill.timestamp if closes else None,
+        first_trade_id=state.first_trade_id,
         last_trade_id=fill.trade_id,
         trade_count=state.trade_count + 1,
     )

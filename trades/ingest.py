@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import operator
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models.base import ModelState
+import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -40,16 +46,60 @@ _COLUMNS = (
     ("raw", "jsonb"),
 )
 _NAMES = ", ".join(f'"{name}"' for name, _ in _COLUMNS)
-_ARRAYS = ", ".join(f"%b::{kind}[]" for _, kind in _COLUMNS)
-# One statement per batch: rows arrive as arrays, duplicates of stored trades are skipped, and
-# RETURNING names only the rows this statement inserted. Rows go in as processed: the fold runs in the
-# same transaction, and only if it fails does its receiver mark them unprocessed. (Inserting them
-# unprocessed and updating them after the fold would write every row twice.)
-_INSERT = (
-    f"INSERT INTO {Trade._meta.db_table} ({_NAMES}, processed, received_at) "
-    f"SELECT {_NAMES}, %b, now() FROM unnest({_ARRAYS}) AS batch({_NAMES}) "
-    f"ON CONFLICT (exchange_id, exchange_trade_id) DO NOTHING RETURNING id, exchange_trade_id"
+# Per row: every column but the account and bot instance, which are the batch's. The rows travel as
+# one JSON document, `[[exchange_trade_id, order_id, ..., raw], ...]`, with numbers as decimal strings
+# (cast to numeric by the database: exact, never a float) and times in ISO 8601: one encoding call
+# for the batch, where arrays would be encoded element by element in Python.
+_ROW_COLUMNS = _COLUMNS[2:]
+_ROW_NAMES = ", ".join(f'"{name}"' for name, _ in _ROW_COLUMNS)
+_ROW_FIELDS = ", ".join(
+    f"row->{n}" if kind == "jsonb" else f"(row->>{n})::{kind}" for n, (_, kind) in enumerate(_ROW_COLUMNS)
 )
+_IDENTITY = ("market_symbol", "side", "amount", "price", "cost", "fee_cost", "fee_currency", "timestamp")
+_TABLE = Trade._meta.db_table
+# One statement per batch: rows arrive as arrays, duplicates of stored trades are skipped, and the
+# answer names the rows this statement inserted (with their ids) and, for each skipped row stored
+# before the statement began, whether the stored trade has the same content. Rows go in as processed:
+# the fold runs in the same transaction, and only if it fails does its receiver mark them unprocessed.
+# (Inserting them unprocessed and updating them after the fold would write every row twice.)
+# The statement's read of the table sees it as it was when the statement began, so the two parts of
+# the answer never overlap; a row stored meanwhile by another transaction is in neither part.
+_INSERT = f"""
+WITH batch ({_ROW_NAMES}) AS (
+    SELECT {_ROW_FIELDS} FROM jsonb_array_elements(%(rows)b::jsonb) AS row
+), inserted AS (
+    INSERT INTO {_TABLE} ({_NAMES}, processed, received_at)
+    SELECT %(exchange_id)b::bigint, %(bot_instance_id)b::bigint, {_ROW_NAMES}, %(processed)b, now() FROM batch
+    ON CONFLICT (exchange_id, exchange_trade_id) DO NOTHING
+    RETURNING id, exchange_trade_id
+)
+SELECT exchange_trade_id, id, NULL FROM inserted
+UNION ALL
+SELECT batch.exchange_trade_id, NULL, stored.same
+FROM batch CROSS JOIN LATERAL (
+    SELECT ({", ".join(f'"{f}"' for f in _IDENTITY)}) IS NOT DISTINCT FROM ({", ".join(f'batch."{f}"' for f in _IDENTITY)}) AS same
+    FROM {_TABLE}
+    WHERE exchange_id = %(exchange_id)b::bigint AND exchange_trade_id = batch.exchange_trade_id
+    LIMIT 1  -- (one at most: the unique key) keeps it a lookup per row in the unique index
+) stored
+"""
+
+
+def _json_value(value):
+    """What the JSON encoders cannot write themselves: decimals as their exact strings, times in ISO 8601."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _json_dumps(value) -> bytes:
+    """orjson (which ccxt installs) where it can, else the standard library; decimals never as numbers."""
+    try:
+        return orjson.dumps(value, default=_json_value)
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, default=_json_value, separators=(",", ":")).encode()
 
 
 def _contract_size(account: ExchangeAccount, market_symbol: str, markets: dict[str, Decimal]) -> Decimal:
@@ -64,7 +114,8 @@ def _contract_size(account: ExchangeAccount, market_symbol: str, markets: dict[s
 _FIELD_ORDER = [f.attname for f in Trade._meta.concrete_fields]
 
 
-def build_trade(account: ExchangeAccount, exact: ExactTrade, raw: dict, contract_size: Decimal, bot_instance_id=None) -> Trade:
+def trade_values(account: ExchangeAccount, exact: ExactTrade, raw: dict, contract_size: Decimal, bot_instance_id=None) -> list:
+    """A trade's field values, in `Trade`'s field order."""
     base, quote = exact.symbol.split("/", 1)
     deltas = trade_deltas(
         side=exact.side,
@@ -76,32 +127,43 @@ def build_trade(account: ExchangeAccount, exact: ExactTrade, raw: dict, contract
         fee_cost=exact.fee_cost,
         fee_currency=exact.fee_currency,
     )
-    values = {
-        "id": None,
-        "exchange_id": account.pk,
-        "bot_instance_id": bot_instance_id,
-        "exchange_trade_id": exact.exchange_trade_id,
-        "order_id": exact.order_id,
-        "symbol": exact.symbol,
-        "market_symbol": exact.market_symbol,
-        "side": exact.side,
-        "taker_or_maker": exact.taker_or_maker,
-        "amount": exact.amount,
-        "contract_size": contract_size,
-        "price": exact.price,
-        "cost": exact.cost,
-        "fee_cost": exact.fee_cost,
-        "fee_currency": exact.fee_currency,
-        "timestamp": exact.timestamp,
-        "p1_delta": deltas.p1_delta,
-        "p2_delta": deltas.p2_delta,
-        "processed": False,
-        "raw": raw,
-        "received_at": None,
-    }
+    # Listed in _FIELD_ORDER (checked below): the id, then the columns, processed, raw, received_at.
+    return [
+        None,
+        account.pk,
+        bot_instance_id,
+        exact.exchange_trade_id,
+        exact.order_id,
+        exact.symbol,
+        exact.market_symbol,
+        exact.side,
+        exact.taker_or_maker,
+        exact.amount,
+        contract_size,
+        exact.price,
+        exact.cost,
+        exact.fee_cost,
+        exact.fee_currency,
+        exact.timestamp,
+        deltas.p1_delta,
+        deltas.p2_delta,
+        False,
+        raw,
+        None,
+    ]
+
+
+_VALUE_NAMES = ["id", *(name for name, _ in _COLUMNS[:-1]), "processed", "raw", "received_at"]
+if _VALUE_NAMES != _FIELD_ORDER:
+    raise RuntimeError("trade_values lists the fields in another order than Trade has them")
+_AT = {name: index for index, name in enumerate(_FIELD_ORDER)}
+_json_row = operator.itemgetter(*(_AT[name] for name, _ in _ROW_COLUMNS))  # a row of the batch document
+
+
+def build_trade(account: ExchangeAccount, exact: ExactTrade, raw: dict, contract_size: Decimal, bot_instance_id=None) -> Trade:
     # Positional arguments take Model.__init__'s fast path; keywords cost more than the rest of
     # normalising a trade.
-    return Trade(*(values[name] for name in _FIELD_ORDER))
+    return Trade(*trade_values(account, exact, raw, contract_size, bot_instance_id))
 
 
 def raw_payload(trade: dict) -> dict:
@@ -129,53 +191,78 @@ def _json_safe(value):
     return str(value)
 
 
-def normalise_batch(account: ExchangeAccount, trades: Iterable[dict], bot_instance_id=None):
-    """Split a batch into storable `Trade`s and `RejectedTrade`s."""
-    storable: dict[str, Trade] = {}
+def normalise_rows(account: ExchangeAccount, trades: Iterable[dict], bot_instance_id=None) -> tuple[list[list], list[RejectedTrade]]:
+    """Split a batch into storable trades (as `trade_values` lists, one per trade id) and `RejectedTrade`s."""
+    storable: dict[str, list] = {}
     rejected: list[RejectedTrade] = []
     markets: dict[str, Decimal] = {}
+    ccxt_id = account.ccxt_id
     for payload in trades:
         try:
             if not isinstance(payload, dict):
                 raise RejectedPayload("not a trade object")
-            exact = exact_trade(account.ccxt_id, payload)
+            exact = exact_trade(ccxt_id, payload)
         except RejectedPayload as reason:
             rejected.append(_reject(account, payload, str(reason)))
             continue
         contract_size = _contract_size(account, exact.market_symbol, markets)
-        storable[exact.exchange_trade_id] = build_trade(account, exact, raw_payload(payload), contract_size, bot_instance_id)
+        storable[exact.exchange_trade_id] = trade_values(account, exact, raw_payload(payload), contract_size, bot_instance_id)
     return list(storable.values()), rejected
 
 
-def insert_new_trades(trades: list[Trade], *, processed: bool = True) -> list[Trade]:
-    """Insert in one statement, skipping trades already stored; returns the ones that were new."""
-    if not trades:
-        return []
-    trades = sorted(trades, key=lambda t: (t.exchange_id, t.exchange_trade_id))
-    columns = [[] for _ in _COLUMNS]
-    for trade in trades:
-        for values, (name, _) in zip(columns, _COLUMNS):
-            value = getattr(trade, name)
-            values.append(Jsonb(value) if name == "raw" else value)
+def normalise_batch(account: ExchangeAccount, trades: Iterable[dict], bot_instance_id=None):
+    """Split a batch into storable `Trade`s and `RejectedTrade`s."""
+    rows, rejected = normalise_rows(account, trades, bot_instance_id)
+    return [Trade(*values) for values in rows], rejected
+
+
+def _stored_trade(values: list, alias: str) -> Trade:
+    """A `Trade` as loaded from the database, built the way `Model.from_db` leaves one but without
+    `Model.__init__`'s per-field work (nothing listens to Trade's pre_init or post_init)."""
+    trade = Trade.__new__(Trade)
+    trade.__dict__.update(zip(_FIELD_ORDER, values))
+    trade._state = ModelState()
+    trade._state.adding, trade._state.db = False, alias
+    return trade
+
+
+@dataclass
+class Inserted:
+    new: list[Trade]  # stored by this statement, with their ids
+    unchecked: list[list]  # skipped rows whose stored trade differs, or was stored meanwhile: compare them
+
+
+def insert_new_trades(account: ExchangeAccount, rows: list[list], *, bot_instance_id=None, processed: bool = True) -> Inserted:
+    """Insert one account's rows in one statement, skipping trades already stored."""
+    if not rows:
+        return Inserted([], [])
+    rows = sorted(rows, key=lambda values: values[_AT["exchange_trade_id"]])
+    params = {
+        "rows": Jsonb([_json_row(values) for values in rows], dumps=_json_dumps),
+        "exchange_id": account.pk,
+        "bot_instance_id": bot_instance_id,
+        "processed": processed,
+    }
     connection.ensure_connection()
     # A server-side-binding cursor sends the arrays in binary; Django's client-side cursor would
     # quote every element into the SQL text, which costs more than the insert itself.
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_INSERT, [processed, *columns], binary=True)
-        inserted = dict((trade_id, pk) for pk, trade_id in cursor.fetchall())
-    new = []
-    for trade in trades:
-        pk = inserted.get(trade.exchange_trade_id)
-        if pk is not None:
-            trade.id = pk
-            trade.processed = processed
-            trade._state.adding = False
-            trade._state.db = connection.alias
-            new.append(trade)
-    return new
-
-
-_IDENTITY = ("market_symbol", "side", "amount", "price", "cost", "fee_cost", "fee_currency", "timestamp")
+        cursor.execute(_INSERT, params, binary=True)
+        answer = cursor.fetchall()
+    inserted = {trade_id: pk for trade_id, pk, _ in answer if pk is not None}
+    unchanged = {trade_id for trade_id, pk, same in answer if pk is None and same}
+    result = Inserted([], [])
+    at_id, at_pk, at_processed = _AT["exchange_trade_id"], _AT["id"], _AT["processed"]
+    for values in rows:
+        pk = inserted.get(values[at_id])
+        if pk is None:
+            if values[at_id] not in unchanged:
+                result.unchecked.append(values)
+            continue
+        values = list(values)
+        values[at_pk], values[at_processed] = pk, processed
+        result.new.append(_stored_trade(values, connection.alias))
+    return result
 
 
 def conflicting_duplicates(account: ExchangeAccount, skipped: list[Trade]) -> list[tuple[Trade, str]]:
@@ -210,13 +297,13 @@ def ingest_trades(
     receives history newest first and has it folded once, in order, afterwards (`release_unfolded`),
     since folding each older page as it comes would replay the book every time.
     """
-    storable, rejected = normalise_batch(account, trades, bot_instance_id)
+    storable, rejected = normalise_rows(account, trades, bot_instance_id)
     with transaction.atomic():
         if rejected:
             RejectedTrade.objects.bulk_create(rejected)
-        new = insert_new_trades(storable, processed=fold)
-        new_ids = {t.exchange_trade_id for t in new}
-        conflicts = conflicting_duplicates(account, [t for t in storable if t.exchange_trade_id not in new_ids])
+        inserted = insert_new_trades(account, storable, bot_instance_id=bot_instance_id, processed=fold)
+        new = inserted.new
+        conflicts = conflicting_duplicates(account, [Trade(*values) for values in inserted.unchecked])
         for trade, reason in conflicts:
             logger.error("ALARM %s %s: %s", account.name, trade.exchange_trade_id, reason)
         RejectedTrade.objects.bulk_create(

@@ -11,7 +11,8 @@ class Trade(models.Model):
         BUY = "buy"
         SELL = "sell"
 
-    exchange = models.ForeignKey(ExchangeAccount, on_delete=models.PROTECT, related_name="trades")
+    # No index of its own: the unique key and trade_account_symbol_time both start with it.
+    exchange = models.ForeignKey(ExchangeAccount, on_delete=models.PROTECT, related_name="trades", db_index=False)
     bot_instance = models.ForeignKey(BotInstance, null=True, blank=True, on_delete=models.SET_NULL)
     exchange_trade_id = models.CharField(max_length=64)
     order_id = models.CharField(max_length=64, blank=True, default="")
@@ -39,6 +40,8 @@ class Trade(models.Model):
         indexes = [
             models.Index(fields=["exchange", "symbol", "timestamp"], name="trade_account_symbol_time"),
             models.Index(fields=["symbol", "timestamp"], name="trade_symbol_time"),
+            # Pages of all trades, newest (or oldest) first: the API's trades list without filters.
+            models.Index(fields=["timestamp", "id"], name="trade_time"),
             models.Index(fields=["order_id"], name="trade_order"),
             models.Index(
                 fields=["id"], name="trade_unprocessed", condition=models.Q(processed=False)

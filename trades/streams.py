@@ -56,6 +56,21 @@ def is_connected(client) -> bool:
     return False
 
 
+def unclaimed_trades(client, last: dict | None) -> list[dict]:
+    """The trades ccxt.pro cached after `last` (the newest handed over) while no `watch_my_trades`
+    was waiting for them, claimed the way a watch claims them (its count of new updates), so that no
+    later watch returns them again. None while a watch holds a message it has not returned yet."""
+    cache = getattr(client, "myTrades", None)
+    futures = [ws.futures.get("myTrades") for ws in getattr(client, "clients", {}).values()]
+    if not cache or not any(future is not None and not future.done() for future in futures):
+        return []
+    cached = list(cache)
+    after = next((n + 1 for n in range(len(cached) - 1, -1, -1) if cached[n] is last), 0)
+    if after < len(cached):
+        cache.getLimit(None, None)
+    return cached[after:]
+
+
 class AccountStream:
     """Holds one account's trade stream. Reconnects with backoff; each (re)connect calls `on_connect`
     (the REST catch-up that fills the gap); a stream silent for `idle_seconds` is torn down and
@@ -79,11 +94,13 @@ class AccountStream:
         self.backoff = backoff or Backoff(max_seconds=30)
         self.delivered = 0
         self._health_written = 0.0
+        self._connected = False
 
     async def run(self) -> None:
         attempt = 0
         while True:
             client = self.make_client()
+            self._connected = False
             try:
                 await self._watch(client)
                 attempt = 0
@@ -96,7 +113,8 @@ class AccountStream:
                 message = scrub(f"{type(error).__name__}: {error}", self.account)
                 logger.warning("stream of %s dropped: %s", self.account.name, message)
                 await db_sync_to_async(_set_health)(self.account, ws_connected_since=None, last_error=message[:2000], last_error_at=timezone.now())
-                attempt += 1
+                # Back off while connecting fails; a connection that was up reconnects at once.
+                attempt = 1 if self._connected else attempt + 1
             finally:
                 await _close_quietly(client)
             await db_sync_to_async(_count_reconnect)(self.account)
@@ -105,6 +123,7 @@ class AccountStream:
     async def _watch(self, client) -> None:
         watch = asyncio.ensure_future(client.watch_my_trades())
         catch_up = asyncio.ensure_future(self._catch_up_once_connected(client, watch))
+        last = None  # the newest trade this client's stream has handed over
         try:
             while True:
                 done, _ = await asyncio.wait({watch}, timeout=self.idle_seconds)
@@ -115,6 +134,12 @@ class AccountStream:
                 watch = asyncio.ensure_future(client.watch_my_trades())
                 await asyncio.sleep(0)  # let the next watch register before messages are handled
                 await self._ingest(trades)
+                last = trades[-1] if trades else last
+                # Messages that came after the next watch was resolved, while this ingest ran, sit in
+                # ccxt.pro's cache until yet another message resolves a watch: take them now.
+                while not watch.done() and (waiting := unclaimed_trades(client, last)):
+                    await self._ingest(waiting)
+                    last = waiting[-1]
         finally:
             watch.cancel()
             catch_up.cancel()
@@ -124,6 +149,7 @@ class AccountStream:
             await asyncio.sleep(0.05)
         if watch.done() and watch.exception() is not None:
             return
+        self._connected = True
         await db_sync_to_async(_set_health)(self.account, ws_connected_since=timezone.now())
         await self.on_connect()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -134,20 +135,34 @@ class RestSync:
         cursor = await db_sync_to_async(_load_cursor)(account, market_symbol)
         resume = self.pager.initial(start_ms(account, since)) if since else cursor.resume or self.pager.initial(start_ms(account))
         result = SymbolResult(market_symbol)
-        while True:
-            page = await self.backoff.call(
-                self.client,
-                lambda: self.pager.fetch(self.client, market_symbol, resume, now_ms()),
-                f"{account.name} {market_symbol}",
+
+        def fetch(resume: dict) -> asyncio.Task:
+            return asyncio.ensure_future(
+                self.backoff.call(
+                    self.client,
+                    lambda: self.pager.fetch(self.client, market_symbol, resume, now_ms()),
+                    f"{account.name} {market_symbol}",
+                )
             )
-            result.new += await db_sync_to_async(_store_page)(account, cursor, page)
-            result.fetched += len(page.trades)
-            result.pages += 1
-            resume = page.resume
-            if self.progress:
-                self.progress(market_symbol, result.fetched, result.new)
-            if page.done:
-                break
+
+        # The next page is asked for while this one is stored (the exchange's time and the
+        # database's overlap); pages are still stored one after another, each with its cursor.
+        pending = fetch(resume)
+        try:
+            while True:
+                page = await pending
+                pending = None if page.done else fetch(page.resume)
+                result.new += await db_sync_to_async(_store_page)(account, cursor, page)
+                result.fetched += len(page.trades)
+                result.pages += 1
+                if self.progress:
+                    self.progress(market_symbol, result.fetched, result.new)
+                if page.done:
+                    break
+        finally:
+            if pending is not None:  # storing failed, or this pass was cancelled: drop the next page
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
         await db_sync_to_async(_finish_pass)(cursor, result)
         return result
 

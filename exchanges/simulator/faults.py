@@ -2,12 +2,14 @@
 
 REST faults answer matching calls instead of the real handler:
   "429"       the protocol's own rate-limit answer (Binance: HTTP 429 + Retry-After, code -1003;
-              Bybit: retCode 10006 "Too many visits!", as Bybit sends it, on HTTP 200)
+              Bybit: retCode 10006 "Too many visits!", as Bybit sends it, on HTTP 200); "retry_after"
+              sets Binance's Retry-After (default: until the weight window ends, as Binance says)
   "5xx"       an HTTP 5xx (503 unless "status" says otherwise) with a load balancer's HTML page
   "malformed" HTTP 200 whose JSON body is cut in half
   "hang"      the real answer, but only after "seconds" (default 30): past any client timeout
   "corrupt"   the real answer to a trade-list call (Binance myTrades, Bybit execution/list) with its
-              first trade's amount spoiled ("how": "negative" (default), "text" or "missing")
+              first trade's amount spoiled ("how": "negative" (default), "text", "missing", or
+              "altered": doubled, a valid number but not the one traded)
 WebSocket faults act on pushed events (never on replies to requests): "drop", "duplicate",
 "reorder" and "corrupt" with "on": "ws" (as above, in the event's first trade) the next N events;
 "pause" and "resume" the feed; "disconnect" every connection now.
@@ -21,11 +23,12 @@ import asyncio
 import random
 from collections import Counter
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 
 REST_KINDS = ("429", "5xx", "malformed", "hang", "corrupt")
 WS_KINDS = ("drop", "duplicate", "reorder", "corrupt")
 ACTIONS = tuple(dict.fromkeys((*REST_KINDS, *WS_KINDS, "pause", "resume", "disconnect", "ban", "clear")))
-CORRUPTIONS = ("negative", "text", "missing")
+CORRUPTIONS = ("negative", "text", "missing", "altered")
 # The calls that answer with trades: the only ones a "corrupt" fault can spoil.
 TRADE_LIST_PATHS = ("/api/v3/myTrades", "/v5/execution/list")
 
@@ -40,6 +43,8 @@ def spoil(item: dict, key: str, how: str) -> None:
         item.pop(key, None)
     elif how == "text":
         item[key] = "n/a"
+    elif how == "altered":  # a valid amount, just not the one traded: the same id with other content
+        item[key] = str(Decimal(item[key]) * 2)
     else:
         item[key] = "-" + str(item.get(key, "1")).lstrip("-")
 
@@ -54,6 +59,7 @@ class RestFault:
     protocol: str = ""  # binance / bybit; empty: both
     path: str = ""  # only calls whose path starts with this
     how: str = "negative"  # corrupt: what to spoil
+    retry_after: int | None = None  # 429 on Binance: the Retry-After to send (default: until the weight window ends)
 
 
 class Faults:
@@ -101,6 +107,9 @@ class Faults:
                 raise FaultError("status must be an HTTP error status")
             if "fraction" not in spec and count is None:
                 count = 1
+            retry_after = spec.get("retry_after")
+            if retry_after is not None and (not isinstance(retry_after, int) or isinstance(retry_after, bool) or retry_after < 0):
+                raise FaultError("retry_after must be a whole number of seconds")
             self.rest.append(
                 RestFault(
                     kind=action,
@@ -111,6 +120,7 @@ class Faults:
                     protocol=str(spec.get("protocol", "")),
                     path=str(spec.get("path", "")),
                     how=how,
+                    retry_after=retry_after,
                 )
             )
         elif action in WS_KINDS:

@@ -102,7 +102,7 @@ class Simulator:
         is_websocket = request.headers.get("Upgrade", "").lower() == "websocket"
         fault = None if is_websocket else self.faults.take_rest(protocol, request.path)
         if fault is not None and fault.kind == "429":
-            return binance.rate_limited(self, 429) if protocol == "binance" else bybit.rate_limited(self, request.path)
+            return binance.rate_limited(self, 429, fault.retry_after) if protocol == "binance" else bybit.rate_limited(self, request.path)
         if fault is not None and fault.kind == "5xx":
             status = fault.status or 503
             return web.Response(status=status, text=f"<html><body><h1>{status} Service Unavailable</h1></body></html>", content_type="text/html")

@@ -86,7 +86,8 @@ def test_sync_health_per_account(operator_client, account):
     assert spot["lag"].startswith("1m ")
     assert row(html, "health", "bybit_perp")["ws"] == "down"
     assert row(html, "health", "stopped_one") | {"ws_since": ""} == {
-        "account": "stopped_one", "ws": "stopped", "ws_since": "", "last_rest_sync": "", "lag": "", "error": "API key rejected"
+        "account": "stopped_one", "ws": "stopped", "ws_since": "", "last_rest_sync": "", "lag": "", "rejected": "0", "audit": "",
+        "error": "API key rejected",
     }
 
 

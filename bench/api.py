@@ -1,0 +1,276 @@
+"""The JSON API under concurrent load: the positions list and a trades page.
+
+    python bench/api.py [--seconds 20] [--connections 32] [--processes 1,2]
+
+The server is daphne, as the README recommends (`daphne -b 127.0.0.1 -p PORT
+tracker_project.asgi:application`); with `--processes 2`, two daphne processes share one listening
+socket (`daphne --fd`, what a process manager does to use more cores), here bound by this script.
+The load comes from a separate process: a small HTTP/1.1 keep-alive client on asyncio (one
+request in flight per connection), sending `Authorization: Bearer` with a token from
+`manage.py api_token create` for a user with the two view permissions. Each endpoint is loaded for
+`--seconds` after a short warm-up; requests/s counts answers with status 200, and p50/p99 are their
+latencies as the client saw them.
+
+The data: 4 accounts x 5 symbols with 40,000 trades ingested through `ingest_trades` (so positions
+open, close and reopen), and a mark price per market.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import PROJECT_DIR, print_table  # noqa: E402
+
+ENDPOINTS = {
+    "positions list": "/api/positions",
+    "trades page": "/api/trades?limit=100",
+}
+ACCOUNTS, SYMBOLS, TRADES = 4, ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "ADA/USDT"], 40_000
+
+
+# --- the load process ---------------------------------------------------------------------------
+
+
+async def load(port: int, path: str, token: str, connections: int, seconds: float, warmup: float) -> dict:
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Accept: application/json\r\nConnection: keep-alive\r\n\r\n"
+    ).encode()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    measure_from, stop_at = start + warmup, start + warmup + seconds
+
+    async def one_connection():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while True:
+                sent = loop.time()
+                if sent >= stop_at:
+                    return
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                body = await reader.readexactly(length)
+                done = loop.time()
+                if sent >= measure_from:
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if status == 200:
+                        latencies.append(done - sent)
+                if head.lower().find(b"connection: close") >= 0:
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                del body
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(one_connection() for _ in range(connections)))
+    latencies.sort()
+    return {
+        "ok": len(latencies),
+        "statuses": statuses,
+        "seconds": seconds,
+        "p50": latencies[len(latencies) // 2] if latencies else None,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
+    }
+
+
+def load_process(port: int, path: str, token: str, connections: int, seconds: float, warmup: float) -> None:
+    start_cpu = time.process_time()
+    result = asyncio.run(load(port, path, token, connections, seconds, warmup))
+    result["cpu"] = time.process_time() - start_cpu
+    print(json.dumps(result))
+
+
+# --- this process -------------------------------------------------------------------------------
+
+
+def populate() -> str:
+    """Accounts, trades, positions, marks; returns an API token for a user who may view them."""
+    import random
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from django.utils import timezone
+
+    from api.models import ApiToken
+    from exchanges.models import ExchangeAccount, Market
+    from positions.models import MarkPrice
+    from tests.factories import binance_trade
+    from trades.ingest import ingest_trades
+
+    rng = random.Random(5)
+    for n in range(ACCOUNTS):
+        account = ExchangeAccount.objects.create(name=f"bot{n}", ccxt_id="binance", market_type="spot", symbols=SYMBOLS)
+        for symbol in SYMBOLS:
+            Market.objects.create(account=account, symbol=symbol, market_symbol=symbol, base=symbol.split("/")[0], quote="USDT", amount_step=Decimal("0.001"))
+            MarkPrice.objects.create(account=account, market_symbol=symbol, symbol=symbol, price=Decimal("100.5"), fetched_at=timezone.now())
+        trades = []
+        for i in range(1, TRADES // ACCOUNTS + 1):
+            amount = Decimal(rng.randint(1, 5000)) / 1000
+            price = Decimal(rng.randint(90_000, 110_000)) / 1000
+            trades.append(
+                binance_trade(
+                    i,
+                    side=rng.choice(["buy", "sell"]),
+                    amount=str(amount),
+                    price=str(price),
+                    fee=str((amount * price / 1000).quantize(Decimal("1e-8"))),
+                    symbol=rng.choice(SYMBOLS),
+                    timestamp=1_704_067_200_000 + i * 1000,
+                )
+            )
+        for start in range(0, len(trades), 1000):
+            ingest_trades(account, trades[start : start + 1000])
+    user = get_user_model().objects.create_user("grafana")
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_position", "view_trade", "view_markprice"]))
+    _, token = ApiToken.issue(user, "bench")
+    return token
+
+
+def listening_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def start_daphne(sock: socket.socket, processes: int, workdir: Path) -> list[subprocess.Popen]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tracker_project.settings", "LOG_LEVEL": "WARNING"}
+    started = []
+    for n in range(processes):
+        log = open(workdir / f"daphne-{processes}-{n}.log", "w")
+        started.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "daphne", "--fd", str(sock.fileno()), "tracker_project.asgi:application"],
+                cwd=PROJECT_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(sock.fileno(),),
+            )
+        )
+    return started
+
+
+def get(port: int, path: str, token: str) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except OSError:
+        return 0, b""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--processes", default="1,2", help="daphne processes sharing the socket, comma-separated runs")
+    parser.add_argument("--role", choices=["load"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role == "load":
+        return load_process(args.port, args.path, args.token, args.connections, args.seconds, args.warmup)
+
+    from bench.common import setup_django
+
+    setup_django("tracker_bench_api")
+    print(f"populating: {TRADES:,} trades over {ACCOUNTS} accounts ...", file=sys.stderr)
+    token = populate()
+    from positions.models import Position
+
+    open_positions = Position.objects.filter(is_open=True).count()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    rows = []
+    for processes in [int(p) for p in args.processes.split(",")]:
+        sock = listening_socket()
+        port = sock.getsockname()[1]
+        servers = start_daphne(sock, processes, workdir)
+        try:
+            deadline = time.monotonic() + 60
+            while get(port, ENDPOINTS["positions list"], token)[0] != 200:
+                if time.monotonic() > deadline or any(s.poll() is not None for s in servers):
+                    raise RuntimeError(f"daphne did not answer; logs in {workdir}")
+                time.sleep(0.2)
+            for name, path in ENDPOINTS.items():
+                status, body = get(port, path, token)
+                items = len(json.loads(body)["items"])
+                print(f"daphne x{processes}: {name} ({items} items) for {args.seconds:.0f} s ...", file=sys.stderr)
+                cpu_before = [cpu_seconds(s.pid) for s in servers]
+                loader = subprocess.run(
+                    [sys.executable, __file__, "--role", "load", "--port", str(port), "--path", path, "--token", token,
+                     "--connections", str(args.connections), "--seconds", str(args.seconds), "--warmup", str(args.warmup)],
+                    cwd=PROJECT_DIR, capture_output=True, text=True, check=True,
+                )
+                server_cpu = sum(cpu_seconds(s.pid) - before for s, before in zip(servers, cpu_before))
+                result = json.loads(loader.stdout)
+                elapsed = args.seconds + args.warmup
+                errors = sum(n for status, n in result["statuses"].items() if int(status) != 200)
+                rows.append(
+                    [
+                        name,
+                        f"daphne x{processes}",
+                        str(items),
+                        f"{result['ok'] / result['seconds']:,.0f}",
+                        f"{result['p50'] * 1000:.1f}" if result["p50"] else "-",
+                        f"{result['p99'] * 1000:.1f}" if result["p99"] else "-",
+                        str(errors),
+                        f"{server_cpu / elapsed:.0%}",
+                        f"{result['cpu'] / elapsed:.0%}",
+                    ]
+                )
+        finally:
+            for server in servers:
+                server.terminate()
+            for server in servers:
+                try:
+                    server.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+            sock.close()
+    print_table(
+        f"JSON API under load: {args.connections} keep-alive connections from a separate process, {open_positions} open positions",
+        ["endpoint", "server", "items", "requests/s", "p50 ms", "p99 ms", "non-200", "server CPU", "load CPU"],
+        rows,
+        f"python bench/api.py --seconds {args.seconds:g} --connections {args.connections} --processes {args.processes}",
+    )
+    best = max((float(r[3].replace(",", "")) for r in rows if r[0] == "positions list"), default=0)
+    print(f"target: 1,000 requests/s for the positions list: best {best:,.0f}/s; server and load CPU are shares of one core")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+if __name__ == "__main__":
+    main()

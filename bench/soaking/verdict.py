@@ -1,0 +1,158 @@
+"""The soak's verdict: what the tracker stored against the simulator's ground truth.
+
+Positions are checked against a fold of the simulator's own records (`GET /_sim/trades`), made here
+with the pure functions of `positions.fold` and the market steps the simulator publishes; nothing of
+what the tracker stored goes into it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+
+@dataclass
+class Verdict:
+    trades_made: int = 0
+    trades_stored: int = 0
+    missing: int = 0
+    duplicated: int = 0
+    unknown: int = 0  # stored, but the exchange never made them
+    field_mismatches: int = 0  # stored with numbers other than the exchange's
+    unprocessed: int = 0  # stored but never folded
+    positions_checked: int = 0
+    position_mismatches: int = 0
+    rejected: int = 0  # payloads kept aside as RejectedTrade
+    audit_missing: int | None = None  # what the gap audit found missing after the settle
+    faults: Counter = field(default_factory=Counter)
+    refused: dict = field(default_factory=dict)  # calls the exchange's own rate limits refused, by kind
+    unexpected_exits: dict = field(default_factory=dict)
+    latency_max: float = 0.0  # seconds from execution to stored
+    latency_p99: float = 0.0
+    latency_p50: float = 0.0
+    seconds: dict = field(default_factory=dict)  # phase -> seconds
+    examples: list[str] = field(default_factory=list)  # the first few discrepancies, for the log
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.duplicated or self.unknown or self.field_mismatches or self.position_mismatches or self.unprocessed)
+
+
+def _when(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms // 1000, tz=UTC) + timedelta(milliseconds=ms % 1000)
+
+
+def fold_truth(truth: list[dict], accounts: list[dict]) -> dict[tuple[str, str], list]:
+    """(account, canonical symbol) -> the positions the ground truth folds into, oldest first."""
+    from positions import fold
+
+    markets = {(a["name"], m["symbol"]): m for a in accounts for m in a["markets"]}
+    fills: dict[tuple[str, str], list] = defaultdict(list)
+    for record in truth:
+        market = markets[(record["account"], record["symbol"])]
+        deltas = fold.trade_deltas(
+            side=record["side"],
+            amount=Decimal(record["amount"]),
+            cost=Decimal(record["cost"]),
+            base=market["base"],
+            quote=market["quote"],
+            contract_size=Decimal(market["contract_size"]),
+            fee_cost=Decimal(record["fee"]),
+            fee_currency=record["fee_coin"],
+        )
+        symbol = record["symbol"].split(":")[0]
+        fills[(record["account"], symbol)].append(fold.Fill(str(record["id"]), _when(record["timestamp"]), deltas))
+    steps = {(a["name"], m["symbol"].split(":")[0]): Decimal(m["amount_step"]) for a in accounts for m in a["markets"]}
+    return {book: fold.fold_fills(sorted(run, key=lambda f: f.order_key), steps[book]) for book, run in fills.items()}
+
+
+POSITION_FIELDS = ("p1", "p2", "p1_fee", "p2_fee", "is_open", "first_trade_id", "last_trade_id", "trade_count", "entry_time", "last_update_time", "closed_time")
+
+
+def _position_key(p) -> tuple:
+    return (p.entry_time, len(p.first_trade_id), p.first_trade_id)
+
+
+def check(truth: list[dict], accounts: list[dict], verdict: Verdict) -> Verdict:
+    """Fill in the trade and position figures from the database the tracker wrote."""
+    from django.db import connection
+
+    from exchanges.models import ExchangeAccount
+    from positions.models import Position
+    from trades.models import RejectedTrade, Trade
+
+    names = {a.pk: a.name for a in ExchangeAccount.objects.all()}
+    verdict.trades_made = len(truth)
+    expected = {(r["account"], str(r["id"])): r for r in truth}
+    seen: Counter = Counter()
+    fields = ("exchange_id", "exchange_trade_id", "market_symbol", "side", "amount", "price", "cost", "fee_cost", "fee_currency")
+    for exchange_id, trade_id, market_symbol, side, amount, price, cost, fee_cost, fee_currency in Trade.objects.values_list(*fields).iterator(chunk_size=10000):
+        key = (names[exchange_id], trade_id)
+        seen[key] += 1
+        record = expected.get(key)
+        if record is None:
+            verdict.unknown += 1
+            continue
+        exact = (record["symbol"], record["side"], Decimal(record["amount"]), Decimal(record["price"]), Decimal(record["cost"]), Decimal(record["fee"]), record["fee_coin"])
+        if (market_symbol, side, amount, price, cost, fee_cost, fee_currency) != exact:
+            verdict.field_mismatches += 1
+            if len(verdict.examples) < 10:
+                verdict.examples.append(f"trade {key} stored {(market_symbol, side, amount, price, cost, fee_cost, fee_currency)} != {exact}")
+    verdict.trades_stored = sum(seen.values())
+    verdict.duplicated = sum(n - 1 for n in seen.values() if n > 1)
+    missing = [key for key in expected if key not in seen]
+    verdict.missing = len(missing)
+    verdict.examples += [f"missing {key}" for key in missing[:10]]
+    verdict.unprocessed = Trade.objects.filter(processed=False).count()
+    verdict.rejected = RejectedTrade.objects.count()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT max(s), percentile_cont(0.99) WITHIN GROUP (ORDER BY s), percentile_cont(0.5) WITHIN GROUP (ORDER BY s) "
+            f"FROM (SELECT extract(epoch FROM received_at - timestamp) AS s FROM {Trade._meta.db_table}) AS latency"
+        )
+        worst, p99, p50 = cursor.fetchone()
+    verdict.latency_max, verdict.latency_p99, verdict.latency_p50 = float(worst or 0), float(p99 or 0), float(p50 or 0)
+
+    ids = {name: pk for pk, name in names.items()}
+    for (account, symbol), states in fold_truth(truth, accounts).items():
+        stored = sorted(Position.objects.filter(exchange_id=ids[account], bot_instance=None, symbol=symbol), key=_position_key)
+        verdict.positions_checked += len(states)
+        for position, state in zip(stored, states):
+            other_fees = {coin: Decimal(cost) for coin, cost in position.other_fees.items()}
+            if other_fees != state.other_fees or any(getattr(position, f) != getattr(state, f) for f in POSITION_FIELDS):
+                verdict.position_mismatches += 1
+                if len(verdict.examples) < 20:
+                    verdict.examples.append(f"position {account} {symbol} from {state.first_trade_id}: stored {[getattr(position, f) for f in POSITION_FIELDS]} != {[getattr(state, f) for f in POSITION_FIELDS]}")
+        verdict.position_mismatches += abs(len(stored) - len(states))
+    return verdict
+
+
+def table(verdict: Verdict) -> tuple[list[str], list[list]]:
+    rows = [
+        ["trades made (simulator)", f"{verdict.trades_made:,}"],
+        ["trades stored", f"{verdict.trades_stored:,}"],
+        ["missing", verdict.missing],
+        ["duplicated", verdict.duplicated],
+        ["stored but never made", verdict.unknown],
+        ["stored with other numbers", verdict.field_mismatches],
+        ["stored but not folded", verdict.unprocessed],
+        ["positions checked (independent fold)", f"{verdict.positions_checked:,}"],
+        ["position mismatches", verdict.position_mismatches],
+        ["gap audit after settling: missing", "-" if verdict.audit_missing is None else verdict.audit_missing],
+        ["payloads kept aside (RejectedTrade)", verdict.rejected],
+        ["execution to stored: median", f"{verdict.latency_p50:.3f} s"],
+        ["execution to stored: 99th percentile", f"{verdict.latency_p99:.2f} s"],
+        ["execution to stored: longest", f"{verdict.latency_max:.1f} s"],
+    ]
+    for kind, count in sorted(verdict.faults.items()):
+        rows.append([f"fault: {kind}", f"{count:,}"])
+    for kind, count in sorted(verdict.refused.items()):
+        rows.append([f"refused by the exchange's rate limit: {kind}", f"{count:,}"])
+    for name, count in sorted(verdict.unexpected_exits.items()):
+        rows.append([f"{name} exited by itself (restarted)", count])
+    for phase, seconds in verdict.seconds.items():
+        rows.append([f"time: {phase}", f"{seconds:.0f} s"])
+    return ["figure", "value"], rows

@@ -1,0 +1,1 @@
+from exchanges.simulator.testing import *  # noqa: F401,F403

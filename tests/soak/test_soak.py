@@ -1,0 +1,33 @@
+"""A small soak: the distributed deployment (Celery beat and worker, the streams worker, a Redis of
+its own) against the simulator while faults are injected, the tracker's processes are SIGKILLed and
+restarted twice, Redis is restarted and PostgreSQL connections are terminated. Every trade stored
+exactly once, positions equal to an independent fold of the ground truth. `bench/soak.py` is the same
+at 100,000 trades."""
+
+import pytest
+
+from bench.soaking.deployment import Settings
+from bench.soaking.run import Plan, run_soak
+from bench.soaking.verdict import table
+
+from .. import processes
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_small_soak_loses_nothing_and_counts_nothing_twice(tmp_path):
+    plan = Plan(trades=600, minutes=0.5, seed=3, settle_seconds=120, settings=Settings(sync_interval_seconds=5), binance_window_seconds=10)
+
+    verdict = run_soak(plan, processes.test_database_url(), tmp_path)
+
+    report = "\n".join(f"{name}: {value}" for name, value in table(verdict)[1]) + "\n" + "\n".join(verdict.examples)
+    print(report)
+    assert (verdict.trades_made, verdict.trades_stored) == (600, 600), report
+    assert (verdict.missing, verdict.duplicated, verdict.unknown, verdict.field_mismatches) == (0, 0, 0, 0), report
+    assert (verdict.unprocessed, verdict.position_mismatches, verdict.audit_missing) == (0, 0, 0), report
+    assert verdict.positions_checked > 0
+    # The faults really happened.
+    assert verdict.faults["process.sigkill"] == 4 and verdict.faults["redis.restart"] == 1, report
+    assert verdict.faults["postgres.terminate_backend"] > 0 and verdict.faults["binance.ban"] == 1, report
+    assert verdict.faults["ws.disconnect"] > 0 and verdict.faults["rest.5xx"] > 0, report
+    assert not verdict.unexpected_exits, report  # nothing died by itself
