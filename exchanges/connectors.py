@@ -16,11 +16,27 @@ import ccxt.pro
 
 from .models import ExchangeAccount, Market, canonical_symbol
 
+# ccxt.pro keeps an account's last `tradesLimit` trades (1,000 by default) for the next watch call;
+# a stream whose ingest waits longer than that many trades take to arrive (behind a REST pass's
+# pages, say: about a second at 1,000 trades/s) loses the oldest to the next REST pass. Keep ten times
+# as many: at 1,000 trades/s a ten-second stall loses none.
+STREAM_TRADES_KEPT = 10_000
 # Per (ccxt id, market type): options that keep load_markets to that type and skip the currencies call.
 CLIENT_OPTIONS = {
     # fetchMargins: with credentials, binance's fetch_markets also asks the two sapi margin pair lists.
-    ("binance", "spot"): {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False},
-    ("bybit", "swap"): {"defaultType": "swap", "defaultSubType": "linear", "fetchMarkets": {"types": ["linear"]}},
+    ("binance", "spot"): {
+        "defaultType": "spot",
+        "fetchMarkets": {"types": ["spot"]},
+        "fetchCurrencies": False,
+        "fetchMargins": False,
+        "tradesLimit": STREAM_TRADES_KEPT,
+    },
+    ("bybit", "swap"): {
+        "defaultType": "swap",
+        "defaultSubType": "linear",
+        "fetchMarkets": {"types": ["linear"]},
+        "tradesLimit": STREAM_TRADES_KEPT,
+    },
 }
 # bybit.py (ccxt 4.5.90) ignores options['fetchCurrencies']: load_markets calls fetch_currencies (a
 # signed /v5/asset/coin/query-info) whenever has['fetchCurrencies'] is True, so switch that off.
