@@ -67,7 +67,7 @@ async def load(port: int, path: str, token: str, connections: int, seconds: floa
                 for line in head.split(b"\r\n"):
                     if line[:15].lower() == b"content-length:":
                         length = int(line[15:])
-                body = await reader.readexactly(length)
+                await reader.readexactly(length)
                 done = loop.time()
                 if sent >= measure_from:
                     statuses[status] = statuses.get(status, 0) + 1
@@ -76,7 +76,6 @@ async def load(port: int, path: str, token: str, connections: int, seconds: floa
                 if head.lower().find(b"connection: close") >= 0:
                     writer.close()
                     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                del body
         finally:
             writer.close()
 

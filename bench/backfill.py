@@ -1,6 +1,6 @@
 """Backfilling an account's history from the exchange's REST API, beside what the exchange allows.
 
-    python bench/backfill.py [--trades 1000000] [--fast-trades 1000000] [--days 30]
+    python bench/backfill.py [--trades 1000000] [--fast-trades 500000] [--days 30]
 
 The exchange simulator (in its own process, `manage.py simulate_exchange`) pre-loads `--trades`
 historical Binance spot fills over two symbols; the tracker's REST sync (`RestSync`, the real ccxt

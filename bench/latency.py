@@ -343,7 +343,7 @@ def main() -> None:
                     process.kill()
     tracked = json.loads(commits_file.read_text())
     (workdir / "record.json").write_text(json.dumps(results))
-    report(args, results, tracked["commits"], workdir)
+    report(args, results, tracked["commits"], tracked["received"], workdir)
 
 
 async def drive_rates(args, sim_url: str, page_url: str, session: str):
@@ -373,24 +373,36 @@ async def drive_rates(args, sim_url: str, page_url: str, session: str):
     return {"warmup": warmup, "runs": runs, "record": record, "boards": page.boards}
 
 
-def report(args, results: dict, commits: dict[str, float], workdir: Path) -> None:
+def report(args, results: dict, commits: dict[str, float], received: dict[str, float], workdir: Path) -> None:
     record, boards = results["record"], results["boards"]
     table = []
     for run in results["runs"]:
         to_commit, to_page, missing = latencies(record, commits, boards, run["first"], run["last"])
         trades = run["last"] - run["first"]
-        boards_in_run = sum(1 for at, _ in boards if record["executed"][run["first"]][2] <= at)
+        until = record["executed"][run["last"]][2] if run["last"] < len(record["executed"]) else float("inf")
+        boards_in_run = sum(1 for at, _ in boards if record["executed"][run["first"]][2] <= at < until)
         row = [f"{run['rate']:,.0f}/s", f"{trades:,}", f"{trades / run['driven']:,.0f}/s"]
         for values in (to_commit, to_page):
             row += [f"{percentile(values, 0.5):.1f}", f"{percentile(values, 0.99):.1f}", f"{max(values):.1f}"] if values else ["-", "-", "-"]
         row += [f"{run['drained']:.1f}", str(missing), f"{boards_in_run:,}"]
         table.append(row)
     print_table(
-        f"push -> commit and push -> page, ms (tracker: manage.py track; page: daphne, Redis channel layer)",
+        "push -> commit and push -> page, ms (tracker: manage.py track; page: daphne, Redis channel layer)",
         ["rate", "trades", "executed", "commit p50", "p99", "max", "page p50", "p99", "max", "drain s", "missing", "boards"],
         table,
         f"python bench/latency.py --rates {args.rates} --seconds {args.seconds:.0f}",
     )
+    for run in results["runs"]:
+        pushes = record["pushes"]
+        ids = [trade_id for trade_id, _, _ in record["executed"][run["first"] : run["last"]]]
+        ids = [i for i in ids if i in pushes and i in received and i in commits]
+        if ids:
+            handed = [(received[i] - pushes[i]) * 1000 for i in ids]
+            stored = [(commits[i] - received[i]) * 1000 for i in ids]
+            print(
+                f"at {run['rate']:,.0f}/s: push -> the stream hands over p50 {percentile(handed, 0.5):.1f} p99 {percentile(handed, 0.99):.1f} ms; "
+                f"hand-over -> commit p50 {percentile(stored, 0.5):.1f} p99 {percentile(stored, 0.99):.1f} ms ({len(ids):,} trades the stream brought)"
+            )
     first = results["runs"][0]
     to_commit, to_page, _ = latencies(record, commits, boards, first["first"], first["last"])
     if to_commit and to_page:
