@@ -102,7 +102,6 @@ def load_process(port: int, path: str, token: str, connections: int, seconds: fl
 
 def populate() -> str:
     """Accounts, trades, positions, marks; returns an API token for a user who may view them."""
-    import random
     from decimal import Decimal
 
     from django.contrib.auth import get_user_model
@@ -112,30 +111,15 @@ def populate() -> str:
     from api.models import ApiToken
     from exchanges.models import ExchangeAccount, Market
     from positions.models import MarkPrice
-    from tests.factories import binance_trade
+    from tests.trades.many_trades import many_trades
     from trades.ingest import ingest_trades
 
-    rng = random.Random(5)
     for n in range(ACCOUNTS):
         account = ExchangeAccount.objects.create(name=f"bot{n}", ccxt_id="binance", market_type="spot", symbols=SYMBOLS)
         for symbol in SYMBOLS:
             Market.objects.create(account=account, symbol=symbol, market_symbol=symbol, base=symbol.split("/")[0], quote="USDT", amount_step=Decimal("0.001"))
             MarkPrice.objects.create(account=account, market_symbol=symbol, symbol=symbol, price=Decimal("100.5"), fetched_at=timezone.now())
-        trades = []
-        for i in range(1, TRADES // ACCOUNTS + 1):
-            amount = Decimal(rng.randint(1, 5000)) / 1000
-            price = Decimal(rng.randint(90_000, 110_000)) / 1000
-            trades.append(
-                binance_trade(
-                    i,
-                    side=rng.choice(["buy", "sell"]),
-                    amount=str(amount),
-                    price=str(price),
-                    fee=str((amount * price / 1000).quantize(Decimal("1e-8"))),
-                    symbol=rng.choice(SYMBOLS),
-                    timestamp=1_704_067_200_000 + i * 1000,
-                )
-            )
+        trades = many_trades(TRADES // ACCOUNTS, seed=5 + n, symbols=SYMBOLS, step_ms=1000)
         for start in range(0, len(trades), 1000):
             ingest_trades(account, trades[start : start + 1000])
     user = get_user_model().objects.create_user("grafana")
