@@ -10,6 +10,7 @@ from exchanges.models import ExchangeAccount, Market
 from positions import fold
 from positions.models import Position
 from trades.models import Trade
+from trades.normalize import qualified_trade_id
 
 
 def wait_until(condition, timeout: float = 60.0, interval: float = 0.1, message: str = "condition"):
@@ -24,6 +25,11 @@ def wait_until(condition, timeout: float = 60.0, interval: float = 0.1, message:
         time.sleep(interval)
 
 
+def truth_id(account: ExchangeAccount, record: dict) -> str:
+    """The id a ground-truth trade is stored under (Binance's qualified by market: `BTCUSDT:123`)."""
+    return qualified_trade_id(account.ccxt_id, record["market_id"], record["id"])
+
+
 def stored_ids(account: ExchangeAccount) -> list[str]:
     return list(Trade.objects.filter(exchange=account).values_list("exchange_trade_id", flat=True))
 
@@ -33,9 +39,9 @@ def assert_trades_match_truth(account: ExchangeAccount, truth: list[dict]) -> No
     stored = {t.exchange_trade_id: t for t in Trade.objects.filter(exchange=account)}
     ids = stored_ids(account)
     assert len(ids) == len(set(ids))
-    assert set(stored) == {str(t["id"]) for t in truth}
+    assert set(stored) == {truth_id(account, t) for t in truth}
     for record in truth:
-        trade = stored[str(record["id"])]
+        trade = stored[truth_id(account, record)]
         assert trade.market_symbol == record["symbol"]
         assert trade.side == record["side"]
         assert (trade.amount, trade.price, trade.cost) == (Decimal(record["amount"]), Decimal(record["price"]), Decimal(record["cost"]))
@@ -61,7 +67,7 @@ def positions_from_truth(account: ExchangeAccount, truth: list[dict]) -> dict[st
             fee_currency=record["fee_coin"],
         )
         when = datetime.fromtimestamp(ms // 1000, tz=UTC) + timedelta(milliseconds=ms % 1000)
-        by_symbol.setdefault(market.symbol, []).append(fold.Fill(str(record["id"]), when, deltas))
+        by_symbol.setdefault(market.symbol, []).append(fold.Fill(truth_id(account, record), when, deltas))
     steps = {m.symbol: m.amount_step for m in markets.values()}
     return {
         symbol: fold.fold_fills(sorted(fills, key=lambda f: f.order_key), steps[symbol])

@@ -15,6 +15,7 @@ from .backoff import Backoff
 from .db import db_sync_to_async
 from .ingest import ingest_trades
 from .models import StreamHealth, Trade
+from .normalize import RejectedPayload, stored_trade_id
 from .pagers import pager_for
 from .sync import now_ms
 
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 class AuditResult:
     account: str
     checked: int = 0
-    missing: dict[str, list[str]] = field(default_factory=dict)  # market symbol -> trade ids
+    missing: dict[str, list[str]] = field(default_factory=dict)  # market symbol -> stored ids of the missing trades
     repaired: int = 0
 
     @property
@@ -39,6 +40,13 @@ def _stored_ids(account: ExchangeAccount, ids: list[str]) -> set[str]:
         chunk = ids[start : start + 5000]
         stored.update(Trade.objects.filter(exchange=account, exchange_trade_id__in=chunk).values_list("exchange_trade_id", flat=True))
     return stored
+
+
+def _stored_id(account: ExchangeAccount, trade: dict) -> str | None:
+    try:
+        return stored_trade_id(account.ccxt_id, trade)
+    except RejectedPayload:
+        return None
 
 
 def _record(account: ExchangeAccount, result: AuditResult) -> None:
@@ -57,7 +65,7 @@ async def read_back(client, account: ExchangeAccount, market_symbol: str, since:
         page = await backoff.call(client, lambda: pager.fetch(client, market_symbol, resume, now_ms()), f"audit {account.name} {market_symbol}")
         for trade in page.trades:
             if (trade.get("timestamp") or 0) >= since_ms:
-                trades[str(trade["id"])] = trade
+                trades[str(trade["id"])] = trade  # one market's: its ids alone are unique
         resume = page.resume
         if page.done:
             return list(trades.values())
@@ -69,10 +77,13 @@ async def audit_account(account: ExchangeAccount, client, market_symbols: list[s
     for market_symbol in market_symbols:
         trades = await read_back(client, account, market_symbol, since, backoff)
         result.checked += len(trades)
-        stored = await db_sync_to_async(_stored_ids)(account, [str(t["id"]) for t in trades])
-        missing = [t for t in trades if str(t["id"]) not in stored]
+        # Compared as stored (Binance: `BTCUSDT:123`); a payload without an id to store it under is
+        # missing too, and repair keeps it aside as ingest does.
+        ids = {id(t): _stored_id(account, t) for t in trades}
+        stored = await db_sync_to_async(_stored_ids)(account, [i for i in ids.values() if i])
+        missing = [t for t in trades if ids[id(t)] not in stored]
         if missing:
-            result.missing[market_symbol] = sorted((str(t["id"]) for t in missing), key=lambda i: (len(i), i))
+            result.missing[market_symbol] = sorted((ids[id(t)] or str(t.get("id")) for t in missing), key=lambda i: (len(i), i))
             logger.warning("audit of %s %s: %d trades missing", account.name, market_symbol, len(missing))
             if repair:
                 result.repaired += len(await db_sync_to_async(ingest_trades)(account, missing))

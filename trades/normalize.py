@@ -3,6 +3,12 @@
 ccxt's unified `price`, `amount`, `cost` and `fee.cost` are floats. The numbers here come from the
 exchange's own strings in `trade['info']` instead; ccxt's strings (symbol, side, ids, fee currency)
 and its integer millisecond timestamp are taken as they are.
+
+Trade ids are stored as the exchange spells them, except where the exchange numbers them per market:
+Binance spot counts trade ids per symbol (BTCUSDT's trade 123 and ETHUSDT's trade 123 both exist),
+so its ids are stored qualified by the market, `BTCUSDT:123`, and the unique key (account, id)
+cannot clash. Within a market the prefix is constant, so the fold order (timestamp, length of id, id)
+still orders a market's trades by their number.
 """
 
 from __future__ import annotations
@@ -30,6 +36,11 @@ EXACT_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         "fee_cost": ("execFee",),
     },
 }
+# Exchanges whose trade ids are numbered per market: where the market id (as the exchange spells it)
+# is in the raw payload, REST's first, then the WebSocket's. Binance: myTrades' `symbol`, the
+# executionReport's `s`.
+PER_MARKET_IDS: dict[str, tuple[str, ...]] = {"binance": ("symbol", "s")}
+ID_SEPARATOR = ":"
 STORED_PLACES = Decimal("1e-18")
 MAX_INTEGER_DIGITS = 20
 _WIDE = decimal.Context(prec=80)
@@ -84,6 +95,35 @@ def _exact_decimal(info: dict, keys: tuple[str, ...], name: str) -> Decimal:
     raise RejectedPayload(f"{name}: none of {', '.join(keys)} in the payload")
 
 
+def qualified_trade_id(ccxt_id: str, market_id: str, trade_id) -> str:
+    """The stored id of the exchange's trade `trade_id` in market `market_id` (as the exchange spells
+    it: BTCUSDT): `BTCUSDT:123` where ids are numbered per market, the id itself elsewhere."""
+    if ccxt_id in PER_MARKET_IDS:
+        return f"{market_id}{ID_SEPARATOR}{trade_id}"
+    return str(trade_id)
+
+
+def stored_trade_id(ccxt_id: str, trade: dict) -> str:
+    """The id a ccxt unified trade (REST or WebSocket) is stored under; `RejectedPayload` if the
+    payload does not say which market a per-market id belongs to."""
+    trade_id = trade.get("id")
+    if not trade_id:
+        raise RejectedPayload("no trade id")
+    keys = PER_MARKET_IDS.get(ccxt_id)
+    if keys is None:
+        return str(trade_id)
+    info = trade.get("info")
+    market_id = next((info[key] for key in keys if isinstance(info, dict) and info.get(key)), None)
+    if not isinstance(market_id, str) or ID_SEPARATOR in market_id:
+        raise RejectedPayload(f"no market id ({' or '.join(keys)}) for trade id {trade_id}")
+    return qualified_trade_id(ccxt_id, market_id, trade_id)
+
+
+def exchange_trade_number(stored_id: str) -> str:
+    """The exchange's own id of a stored trade id (`BTCUSDT:123` -> `123`; others as they are)."""
+    return stored_id.rpartition(ID_SEPARATOR)[2]
+
+
 def exact_trade(ccxt_id: str, trade: dict) -> ExactTrade:
     """The trade's exact fields, or `RejectedPayload` saying what is wrong with it."""
     fields = EXACT_FIELDS.get(ccxt_id)
@@ -92,9 +132,8 @@ def exact_trade(ccxt_id: str, trade: dict) -> ExactTrade:
     info = trade.get("info")
     if not isinstance(info, dict):
         raise RejectedPayload("no raw exchange payload in info")
-    trade_id, market_symbol, side = trade.get("id"), trade.get("symbol"), trade.get("side")
-    if not trade_id:
-        raise RejectedPayload("no trade id")
+    trade_id = stored_trade_id(ccxt_id, trade)
+    market_symbol, side = trade.get("symbol"), trade.get("side")
     if not market_symbol or "/" not in market_symbol:
         raise RejectedPayload(f"unknown symbol {market_symbol!r}")
     if side not in ("buy", "sell"):
@@ -125,7 +164,7 @@ def exact_trade(ccxt_id: str, trade: dict) -> ExactTrade:
         raise RejectedPayload("a fee without a currency")
 
     return ExactTrade(
-        exchange_trade_id=str(trade_id),
+        exchange_trade_id=trade_id,
         order_id=str(trade.get("order") or ""),
         market_symbol=market_symbol,
         symbol=canonical_symbol(market_symbol),

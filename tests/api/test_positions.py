@@ -38,8 +38,8 @@ def test_open_positions_by_default(api, account):
         "closed_time": None,
         "realized_pnl": None,
         "trade_count": 1,
-        "first_trade_id": "3",
-        "last_trade_id": "3",
+        "first_trade_id": "ETHUSDT:3",
+        "last_trade_id": "ETHUSDT:3",
         "mark_price": None,
         "marked_at": None,
         "pnl_at_mark": None,
@@ -54,7 +54,7 @@ def test_closed_positions_and_all(api, account):
     every = items(api.get("/api/positions", {"status": "all"}))
 
     assert (closed["is_open"], closed["realized_pnl"], closed["avg_price"], closed["closed_time"]) == (False, "20", None, "2024-01-01T00:00:00.001000Z")
-    assert [p["last_trade_id"] for p in every] == ["3", "2"]
+    assert [p["last_trade_id"] for p in every] == ["BTCUSDT:3", "BTCUSDT:2"]
 
 
 def test_filter_by_account_symbol_and_bot_instance(api, account):
@@ -82,7 +82,7 @@ def test_positions_page_by_cursor(api, account):
     first = api.get("/api/positions", {"status": "closed", "limit": 3}).json()
     second = api.get("/api/positions", {"status": "closed", "limit": 3, "cursor": first["next_cursor"]}).json()
 
-    assert [p["first_trade_id"] for p in first["items"] + second["items"]] == ["18", "16", "14", "12", "10"]
+    assert [p["first_trade_id"] for p in first["items"] + second["items"]] == ["BTCUSDT:18", "BTCUSDT:16", "BTCUSDT:14", "BTCUSDT:12", "BTCUSDT:10"]
     assert second["next_cursor"] is None
 
 
@@ -96,7 +96,7 @@ def test_a_position_with_its_trades(api, account):
     assert response.status_code == 200
     body = response.json()
     assert (body["size"], body["avg_price"]) == ("2", "110")
-    assert [(t["exchange_trade_id"], t["price"]) for t in body["trades"]] == [("1", "100"), ("2", "120")]
+    assert [(t["exchange_trade_id"], t["price"]) for t in body["trades"]] == [("BTCUSDT:1", "100"), ("BTCUSDT:2", "120")]
 
 
 def test_a_trade_that_crosses_zero_belongs_to_both_positions(api, account):
@@ -114,9 +114,9 @@ def test_a_trade_that_crosses_zero_belongs_to_both_positions(api, account):
     def trade_ids(position):
         return [t["exchange_trade_id"] for t in api.get(f"/api/positions/{position.pk}").json()["trades"]]
 
-    assert trade_ids(first) == ["1", "2"]
-    assert trade_ids(second) == ["2", "3"]
-    assert trade_ids(third) == ["4"]
+    assert trade_ids(first) == ["BTCUSDT:1", "BTCUSDT:2"]
+    assert trade_ids(second) == ["BTCUSDT:2", "BTCUSDT:3"]
+    assert trade_ids(third) == ["BTCUSDT:4"]
 
 
 def test_trade_ids_in_fold_order_not_text_order(api, account):
@@ -125,4 +125,4 @@ def test_trade_ids_in_fold_order_not_text_order(api, account):
 
     trades = api.get(f"/api/positions/{position.pk}").json()["trades"]
 
-    assert [t["exchange_trade_id"] for t in trades] == ["9", "10", "11"]
+    assert [t["exchange_trade_id"] for t in trades] == ["BTCUSDT:9", "BTCUSDT:10", "BTCUSDT:11"]

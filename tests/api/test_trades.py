@@ -20,7 +20,7 @@ def test_a_trade_as_the_api_shows_it(api, account):
         "id": None,
         "account_id": account.pk,
         "bot_instance_id": None,
-        "exchange_trade_id": "7",
+        "exchange_trade_id": "BTCUSDT:7",
         "order_id": "1",
         "symbol": "BTC/USDT",
         "market_symbol": "BTC/USDT",
@@ -41,8 +41,8 @@ def test_a_trade_as_the_api_shows_it(api, account):
 def test_newest_first(api, account):
     ingest_trades(account, [binance_trade(i, timestamp=T0 + i * MINUTE) for i in (1, 2, 3)])
 
-    assert ids(api.get("/api/trades")) == ["3", "2", "1"]
-    assert ids(api.get("/api/trades", {"order": "asc"})) == ["1", "2", "3"]
+    assert ids(api.get("/api/trades")) == ["BTCUSDT:3", "BTCUSDT:2", "BTCUSDT:1"]
+    assert ids(api.get("/api/trades", {"order": "asc"})) == ["BTCUSDT:1", "BTCUSDT:2", "BTCUSDT:3"]
 
 
 def test_filter_by_account(api, account):
@@ -51,7 +51,7 @@ def test_filter_by_account(api, account):
     ingest_trades(account, [binance_trade(1)])
     ingest_trades(other, [binance_trade(2)])
 
-    assert ids(api.get("/api/trades", {"account": other.pk})) == ["2"]
+    assert ids(api.get("/api/trades", {"account": other.pk})) == ["BTCUSDT:2"]
 
 
 def test_filter_by_pair_or_by_market(api, account):
@@ -60,15 +60,15 @@ def test_filter_by_pair_or_by_market(api, account):
     ingest_trades(account, [binance_trade(1, timestamp=T0), binance_trade(2, symbol="ETH/USDT", timestamp=T0 + 1)])
     ingest_trades(perp, [bybit_trade("p1", timestamp=T0 + 2)])
 
-    assert ids(api.get("/api/trades", {"symbol": "BTC/USDT"})) == ["p1", "1"]
+    assert ids(api.get("/api/trades", {"symbol": "BTC/USDT"})) == ["p1", "BTCUSDT:1"]
     assert ids(api.get("/api/trades", {"symbol": "BTC/USDT:USDT"})) == ["p1"]
-    assert ids(api.get("/api/trades", {"symbol": "ETH/USDT"})) == ["2"]
+    assert ids(api.get("/api/trades", {"symbol": "ETH/USDT"})) == ["ETHUSDT:2"]
 
 
 def test_filter_by_side(api, account):
     ingest_trades(account, [binance_trade(1, side="buy"), binance_trade(2, side="sell", timestamp=T0 + 1)])
 
-    assert ids(api.get("/api/trades", {"side": "sell"})) == ["2"]
+    assert ids(api.get("/api/trades", {"side": "sell"})) == ["BTCUSDT:2"]
 
 
 def test_filter_by_time_since_inclusive_until_exclusive(api, account):
@@ -76,11 +76,11 @@ def test_filter_by_time_since_inclusive_until_exclusive(api, account):
 
     response = api.get("/api/trades", {"since": "2024-01-01T00:01:00Z", "until": "2024-01-01T00:03:00Z"})
 
-    assert ids(response) == ["2", "1"]
+    assert ids(response) == ["BTCUSDT:2", "BTCUSDT:1"]
 
 
 def test_a_time_without_offset_is_utc_and_an_offset_is_honoured(api, account):
     ingest_trades(account, [binance_trade(i, timestamp=T0 + i * MINUTE) for i in range(3)])
 
-    assert ids(api.get("/api/trades", {"since": "2024-01-01T00:02:00"})) == ["2"]
-    assert ids(api.get("/api/trades", {"until": "2024-01-01T01:01:00+01:00"})) == ["0"]
+    assert ids(api.get("/api/trades", {"since": "2024-01-01T00:02:00"})) == ["BTCUSDT:2"]
+    assert ids(api.get("/api/trades", {"until": "2024-01-01T01:01:00+01:00"})) == ["BTCUSDT:0"]

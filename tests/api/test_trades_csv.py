@@ -48,14 +48,14 @@ async def test_exports_the_query_oldest_first_with_exact_numbers(async_client):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response["Content-Disposition"]
     exported = list(csv.DictReader(io.StringIO(text)))
-    assert [r["exchange_trade_id"] for r in exported] == ["1", "2"]
+    assert [r["exchange_trade_id"] for r in exported] == ["BTCUSDT:1", "BTCUSDT:2"]
     assert exported[0]["amount"] == "0.000000000000000001"
     assert exported[0]["timestamp"] == "2024-01-01T00:00:00Z"
     assert exported[1] | {"id": ""} == {
         "id": "",
         "account_id": str(account.pk),
         "bot_instance_id": "",
-        "exchange_trade_id": "2",
+        "exchange_trade_id": "BTCUSDT:2",
         "order_id": "1",
         "symbol": "BTC/USDT",
         "market_symbol": "BTC/USDT",
@@ -80,7 +80,7 @@ async def test_the_export_has_every_row_not_a_page(async_client):
 
     exported = list(csv.DictReader(io.StringIO(text)))
     assert len(exported) == 2501
-    assert exported[-1]["exchange_trade_id"] == "2501"
+    assert exported[-1]["exchange_trade_id"] == "BTCUSDT:2501"
 
 
 async def test_the_export_of_nothing_is_a_header(async_client):

@@ -24,7 +24,7 @@ def test_pages_cover_every_trade_once_even_with_equal_timestamps(api, account):
     oldest_first, _ = walk(api, limit=3, order="asc")
 
     assert pages == 3
-    assert sorted(newest_first, key=int) == [str(i) for i in range(1, 11)]
+    assert sorted(newest_first) == sorted(f"BTCUSDT:{i}" for i in range(1, 11))
     assert len(set(newest_first)) == 10
     assert oldest_first == list(reversed(newest_first))
 
@@ -41,7 +41,7 @@ def test_a_cursor_keeps_the_filters_of_its_query(api, account):
 
     buys, _ = walk(api, side="buy", limit=2)
 
-    assert buys == ["7", "5", "3", "1"]
+    assert buys == ["BTCUSDT:7", "BTCUSDT:5", "BTCUSDT:3", "BTCUSDT:1"]
 
 
 def test_trades_arriving_meanwhile_do_not_shift_pages(api, account):
@@ -51,4 +51,4 @@ def test_trades_arriving_meanwhile_do_not_shift_pages(api, account):
     ingest_trades(account, [binance_trade(9, timestamp=T0 + 9)])
     second = api.get("/api/trades", {"limit": 2, "cursor": first["next_cursor"]}).json()
 
-    assert [t["exchange_trade_id"] for t in first["items"] + second["items"]] == ["4", "3", "2", "1"]
+    assert [t["exchange_trade_id"] for t in first["items"] + second["items"]] == ["BTCUSDT:4", "BTCUSDT:3", "BTCUSDT:2", "BTCUSDT:1"]

@@ -24,10 +24,10 @@ def test_each_point_is_the_position_after_a_trade_at_that_trades_price(account):
     ingest_trades(account, flipping_trades())
     first, second, third = Position.objects.order_by("entry_time", "id")
 
-    assert [(p.trade_id, p.p1, p.pnl) for p in position_history(first)] == [("1", 1, 0), ("2", 0, Decimal("9.9"))]
+    assert [(p.trade_id, p.p1, p.pnl) for p in position_history(first)] == [("BTCUSDT:1", 1, 0), ("BTCUSDT:2", 0, Decimal("9.9"))]
     # the short took 2/3 of trade 2: p2 = 2/3 * (330 - 0.3) = 219.8
-    assert [(p.trade_id, p.p1, p.pnl) for p in position_history(second)] == [("2", -2, Decimal("-0.2")), ("3", 0, Decimal("39.8"))]
-    assert [(p.trade_id, p.size, p.pnl) for p in position_history(third)] == [("3", 2, 0), ("4", 3, 10)]
+    assert [(p.trade_id, p.p1, p.pnl) for p in position_history(second)] == [("BTCUSDT:2", -2, Decimal("-0.2")), ("BTCUSDT:3", 0, Decimal("39.8"))]
+    assert [(p.trade_id, p.size, p.pnl) for p in position_history(third)] == [("BTCUSDT:3", 2, 0), ("BTCUSDT:4", 3, 10)]
 
 
 def test_the_last_point_is_the_stored_position(account):
@@ -43,4 +43,4 @@ def test_a_position_in_another_book_is_not_mixed_in(account):
     ingest_trades(account, [binance_trade(1, amount="1", price="100"), binance_trade(2, symbol="ETH/USDT", amount="5", price="10", timestamp=T0 + 1)])
     btc = Position.objects.get(symbol="BTC/USDT")
 
-    assert [p.trade_id for p in position_history(btc)] == ["1"]
+    assert [p.trade_id for p in position_history(btc)] == ["BTCUSDT:1"]

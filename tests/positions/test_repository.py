@@ -57,4 +57,4 @@ async def test_trade_statistics(account):
     assert stats.vwap == Decimal("107.5")
 
     newest = await TradeRepository().get_trades_by_symbol("BTC/USDT", exchange_id=account.id, limit=2)
-    assert [t.exchange_trade_id for t in newest] == ["3", "2"]
+    assert [t.exchange_trade_id for t in newest] == ["BTCUSDT:3", "BTCUSDT:2"]

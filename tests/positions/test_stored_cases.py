@@ -8,6 +8,7 @@ import pytest
 from positions.models import Position
 from trades.ingest import ingest_trades
 from trades.models import FOLD_ORDER, Trade
+from trades.normalize import exchange_trade_number, stored_trade_id
 
 from ..factories import binance_trade, bybit_trade, make_account, make_market
 from .cases import CASES, assert_position_as_expected, parse_time
@@ -24,9 +25,12 @@ def ccxt_trade(trade, market):
 
 
 def stored_trade_ids(position):
+    """The exchange's ids (the cases' `trade_ids`) of the trades folded into `position`, as stored
+    (Binance's qualified by market: `BTCUSDT:1`)."""
     trades = Trade.objects.filter(exchange=position.exchange, symbol=position.symbol).order_by(*FOLD_ORDER)
     ids = [t.exchange_trade_id for t in trades]
-    return ids[ids.index(position.first_trade_id) : ids.index(position.last_trade_id) + 1]
+    folded = ids[ids.index(position.first_trade_id) : ids.index(position.last_trade_id) + 1]
+    return [exchange_trade_number(i) for i in folded]
 
 
 @pytest.mark.django_db
@@ -37,11 +41,14 @@ def test_case_through_ingest(case):
     account = make_account("case", ccxt_id="bybit" if swap else "binance", market_type="swap" if swap else "spot")
     make_market(account, market["symbol"], contract_size=market["contract_size"], amount_step=market["amount_step"])
 
+    stored_ids = {}
     for trade in case["trades"]:
-        assert len(ingest_trades(account, [ccxt_trade(trade, market)])) == 1
+        payload = ccxt_trade(trade, market)
+        stored_ids[trade["id"]] = stored_trade_id(account.ccxt_id, payload)
+        assert len(ingest_trades(account, [payload])) == 1
 
     for trade, expected in zip(case["trades"], case["expected_trade_deltas"]):
-        stored = Trade.objects.get(exchange=account, exchange_trade_id=trade["id"])
+        stored = Trade.objects.get(exchange=account, exchange_trade_id=stored_ids[trade["id"]])
         assert (stored.p1_delta, stored.p2_delta) == (Decimal(expected["p1_delta"]), Decimal(expected["p2_delta"]))
         assert stored.processed
     positions = list(Position.objects.filter(exchange=account).order_by("entry_time", "id"))

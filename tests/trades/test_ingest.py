@@ -27,14 +27,14 @@ def test_a_trade_ingested_twice_is_stored_once(account):
     trades = [binance_trade(i, price=str(100 + i)) for i in range(1, 6)]
     assert len(ingest_trades(account, trades)) == 5
     assert ingest_trades(account, trades) == []
-    assert ingest_trades(account, trades[2:] + [binance_trade(6)]) == [Trade.objects.get(exchange_trade_id="6")]
+    assert ingest_trades(account, trades[2:] + [binance_trade(6)]) == [Trade.objects.get(exchange_trade_id="BTCUSDT:6")]
     assert Trade.objects.count() == 6
     assert Position.objects.get().p1 == Decimal(6)
 
 
 def test_the_same_trade_twice_in_one_batch_is_stored_once(account):
     new = ingest_trades(account, [binance_trade(7), binance_trade(7)])
-    assert [t.exchange_trade_id for t in new] == ["7"]
+    assert [t.exchange_trade_id for t in new] == ["BTCUSDT:7"]
     assert Trade.objects.count() == 1
 
 
@@ -70,7 +70,7 @@ def test_bad_payloads_are_kept_aside_and_the_rest_stored(account, broken, reason
     bad = binance_trade(2)
     broken(bad)
     new = ingest_trades(account, [binance_trade(1), bad, binance_trade(3)])
-    assert sorted(t.exchange_trade_id for t in new) == ["1", "3"]
+    assert sorted(t.exchange_trade_id for t in new) == ["BTCUSDT:1", "BTCUSDT:3"]
     rejected = RejectedTrade.objects.get()
     assert reason in rejected.reason
     assert rejected.exchange == account
@@ -92,7 +92,7 @@ def test_a_reused_id_with_different_content_is_kept_aside_and_the_stored_trade_u
     ingest_trades(account, [binance_trade(9, amount="1", price="100")])
     assert ingest_trades(account, [binance_trade(9, amount="1", price="101")]) == []
 
-    assert Trade.objects.get(exchange_trade_id="9").price == Decimal(100)
+    assert Trade.objects.get(exchange_trade_id="BTCUSDT:9").price == Decimal(100)
     rejected = RejectedTrade.objects.get()
     assert "reused" in rejected.reason and "price 100" in rejected.reason
     assert "ALARM" in caplog.text
