@@ -88,12 +88,14 @@ class Book:
 
     def __init__(self, account: AccountConfig, market: MarketConfig, number: int, seed: int, *, history: int = 0, start: int = 0, end: int = 1):
         self.account, self.market, self.seed = account, market, seed
-        self.number = number  # the book's place in the ledger: part of its ids, and orders fills across books
+        self.number = number  # the book's place in the ledger: part of its order ids and seqs, and orders fills across books
         self.coins = [market.quote, market.base]
         self.history = History(account, market, self.coins, count=history, start=start, end=end, seed=seed) if history else None
         self.history_len = history
         self.first_live_order = self.history.orders if self.history else 0
-        self.trade_id_base = (number + 1) * 1_000_000_000 + seed % 1000 * 1_000_000
+        # Binance numbers trade ids per symbol: every book's ids start at the same base, so the ids of
+        # two markets overlap (BTCUSDT's and ETHUSDT's trade 1000000000 both exist), as they do there.
+        self.trade_id_base = 1_000_000_000 + seed % 1000 * 1_000_000
         self.order_id_base = (number + 1) * 10_000_000_000 + seed % 1000 * 10_000_000
         # live fills, one row each
         self.ts, self.qty, self.px, self.fee = array("q"), array("q"), array("q"), array("q")
@@ -188,7 +190,7 @@ class Book:
         return [self.history_len + j for j, number in enumerate(self.order) if number == order]
 
     def index_of_trade_id(self, trade_id: int) -> int:
-        """Binance: the index a trade id has or would have (ids are consecutive)."""
+        """Binance: the index a trade id has or would have in this book (ids are consecutive per symbol)."""
         return trade_id - self.trade_id_base
 
     def seq(self, index: int) -> int:
@@ -244,7 +246,7 @@ class Ledger:
             total, count = account.history.trades if history_windows else 0, len(account.markets)
             for n, market in enumerate(account.markets):
                 share = total // count + (1 if n < total % count else 0)
-                number = len(self.books)  # unique over all accounts: trade and order ids never collide
+                number = len(self.books)  # unique over all accounts: order ids never collide (trade ids do, per symbol)
                 self.books[(account.name, market.symbol)] = Book(account, market, number, config.seed, history=share, start=start, end=end)
 
     def book(self, account: str, symbol: str) -> Book:

@@ -148,6 +148,8 @@ class Watcher:
 
     ccxt.pro resolves a pending watch with each message and caches what arrives between calls, so
     a loop of awaited watches can leave the last trades in the cache; this reads the cache too.
+    Trades are kept by id for the watcher's own symbol only: Binance numbers ids per symbol, so
+    another symbol's trade in the cache may carry the same id.
     """
 
     def __init__(self, client, symbol: str):
@@ -155,10 +157,14 @@ class Watcher:
         self.pending: asyncio.Future | None = None
         self.seen: dict[str, dict] = {}
 
+    def _see(self, trade: dict) -> None:
+        if not self.symbol or trade.get("symbol") == self.symbol:
+            self.seen.setdefault(trade["id"], trade)
+
     def _keep_watching(self) -> None:
         if self.pending is not None and self.pending.done():
             for trade in self.pending.result():  # raises what the watch raised
-                self.seen.setdefault(trade["id"], trade)
+                self._see(trade)
             self.pending = None
         if self.pending is None:
             self.pending = asyncio.ensure_future(self.client.watch_my_trades(self.symbol))
@@ -185,7 +191,7 @@ class Watcher:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             for trade in list(self.client.myTrades or []):
-                self.seen.setdefault(trade["id"], trade)
+                self._see(trade)
             if trade_ids <= self.seen.keys():
                 return {trade_id: self.seen[trade_id] for trade_id in trade_ids}
             if asyncio.get_running_loop().time() > deadline:

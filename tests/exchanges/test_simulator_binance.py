@@ -7,7 +7,7 @@ import pytest
 
 from exchanges.connectors import build_client
 from exchanges.simulator.testing import BINANCE, Watcher
-from trades.normalize import exact_trade
+from trades.normalize import exact_trade, qualified_trade_id
 
 HISTORY = 2600
 
@@ -25,7 +25,9 @@ async def client(simulator):
     await exchange.close()
 
 
-def assert_matches_truth(trades, truth_by_id):
+def assert_matches_truth(trades, truth):
+    """Each trade, as ccxt parsed it, has the numbers of the ground-truth trade of its market and id."""
+    truth_by_id = {qualified_trade_id("binance", t["market_id"], t["id"]): t for t in truth}
     for trade in trades:
         exact = exact_trade("binance", trade)
         truth = truth_by_id[exact.exchange_trade_id]
@@ -64,7 +66,7 @@ async def test_fetches_2500_trades_by_from_id(client, simulator):
 
     ids = [int(trade["id"]) for trade in fetched]
     assert ids == list(range(int(first["id"]), int(first["id"]) + len(fetched)))
-    truth = {t["id"]: t for t in await simulator.atruth(account=BINANCE, symbol="BTC/USDT")}
+    truth = await simulator.atruth(account=BINANCE, symbol="BTC/USDT")
     assert len(truth) == HISTORY
     assert_matches_truth(fetched, truth)
 
@@ -112,7 +114,7 @@ async def test_posted_trades_are_pushed_as_execution_reports(client, simulator):
     received = await watcher.trades({t["id"] for t in posted})
     watcher.close()
 
-    assert_matches_truth(received.values(), {t["id"]: t for t in posted})
+    assert_matches_truth(received.values(), posted)
     first, second = (received[t["id"]]["info"] for t in posted[:2])
     assert (first["i"], first["X"], first["q"], first["z"]) == (second["i"], "PARTIALLY_FILLED", "0.00350000", "0.00100000")
     assert (second["X"], second["z"], second["Z"]) == ("FILLED", "0.00350000", "210.00006")
@@ -134,7 +136,7 @@ async def test_fills_of_one_order_paying_bnb_are_all_pushed(client, simulator):
 async def test_rest_and_websocket_carry_the_same_numbers(client, simulator):
     posted = await simulator.apost_trades({"account": BINANCE, "symbol": "ETH/USDT", "side": "sell", "amount": "1.2345", "price": "3000.99"})
     rest = await client.fetch_my_trades("ETH/USDT", limit=1)
-    assert_matches_truth(rest, {posted[0]["id"]: posted[0]})
+    assert_matches_truth(rest, posted)
     assert posted[0]["fee_coin"] == "USDT" and posted[0]["fee"] == "3.70472216"  # 0.1% of 3704.722155, to 8 places
 
 
@@ -174,3 +176,26 @@ async def test_a_bad_signature_on_the_websocket_surfaces_as_ccxt_4_5_90_raises_i
         assert "-1022" in str(raised.value.__context__)
     finally:
         await exchange.close()
+
+
+async def test_trade_ids_are_numbered_per_symbol_as_on_binance(client, simulator):
+    """BTCUSDT's and ETHUSDT's ids overlap: each symbol counts its own trades from the same first id."""
+    btc = await simulator.atruth(account=BINANCE, symbol="BTC/USDT")
+    eth = await simulator.atruth(account=BINANCE, symbol="ETH/USDT")
+    assert [t["id"] for t in btc[:3]] == [t["id"] for t in eth[:3]]
+    rest = await client.fetch_my_trades("ETH/USDT", limit=1000, params={"fromId": int(btc[0]["id"])})
+    assert [t["id"] for t in rest] == [t["id"] for t in eth[:1000]]
+    assert {t["symbol"] for t in rest} == {"ETH/USDT"}
+
+
+async def test_rest_and_websocket_name_the_market_the_same_way(client, simulator):
+    """The id a trade is stored under is the same whichever path brings it: `ETHUSDT:<t>` from the
+    executionReport's `s` and `t`, and from myTrades' `symbol` and `id`."""
+    watcher = await Watcher(client, "ETH/USDT").subscribed(simulator, BINANCE)
+    posted = await simulator.apost_trades({"account": BINANCE, "symbol": "ETH/USDT", "side": "buy", "amount": "0.5", "price": "3000"})
+    pushed = (await watcher.trades({posted[0]["id"]}))[posted[0]["id"]]
+    watcher.close()
+    fetched = await client.fetch_my_trades("ETH/USDT", limit=1)
+
+    expected = f"ETHUSDT:{posted[0]['id']}"
+    assert exact_trade("binance", pushed).exchange_trade_id == exact_trade("binance", fetched[0]).exchange_trade_id == expected
