@@ -1,0 +1,87 @@
+"""A database from before Binance ids were stored as `MARKET:id`: the migration rewrites its trades,
+positions and kept-aside payloads, and the same trades read again afterwards are found stored."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from positions.models import Position
+from trades import normalize
+from trades.ingest import ingest_trades
+from trades.models import RejectedTrade, Trade
+
+from ..factories import binance_trade, bybit_trade, make_account, make_market
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BEFORE = [("trades", "0003_trade_time_index")]
+T0 = 1_704_067_200_000
+
+
+def migrate(targets) -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+
+
+def latest():
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+
+
+@pytest.fixture
+def before_the_migration(monkeypatch):
+    """The schema and the ids as they were: bare Binance numbers. The latest schema comes back after."""
+    migrate(BEFORE)
+    with monkeypatch.context() as old_code:
+        old_code.delitem(normalize.PER_MARKET_IDS, "binance")
+        yield
+    migrate(latest())
+
+
+def old_history():
+    return [
+        binance_trade(1, amount="2", price="100", timestamp=T0),
+        binance_trade(2, side="sell", amount="1", price="110", timestamp=T0 + 1),
+        binance_trade(3, symbol="ETH/USDT", amount="5", price="10", timestamp=T0 + 2),
+    ]
+
+
+def test_stored_binance_ids_are_qualified_and_keep_deduplicating(before_the_migration):
+    account = make_account()
+    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    make_market(perp, "BTC/USDT:USDT")
+    ingest_trades(account, old_history())
+    ingest_trades(perp, [bybit_trade("e-1")])
+    spoiled = binance_trade(4)
+    spoiled["info"]["qty"] = "lots"
+    ingest_trades(account, [spoiled])
+    assert sorted(Trade.objects.filter(exchange=account).values_list("exchange_trade_id", flat=True)) == ["1", "2", "3"]
+
+    normalize.PER_MARKET_IDS["binance"] = ("symbol", "s")  # the new code, on the old database
+    migrate(latest())
+
+    assert sorted(Trade.objects.filter(exchange=account).values_list("exchange_trade_id", flat=True)) == ["BTCUSDT:1", "BTCUSDT:2", "ETHUSDT:3"]
+    assert Trade.objects.get(exchange=perp).exchange_trade_id == "e-1"  # Bybit's ids are unique as they are
+    btc = Position.objects.get(exchange=account, symbol="BTC/USDT")
+    assert (btc.first_trade_id, btc.last_trade_id) == ("BTCUSDT:1", "BTCUSDT:2")
+    assert Position.objects.get(exchange=account, symbol="ETH/USDT").first_trade_id == "ETHUSDT:3"
+    assert RejectedTrade.objects.get().exchange_trade_id == "BTCUSDT:4"
+
+    # Read again after the upgrade: found stored, no alarm; BTCUSDT's trade 3 is a new trade, folded after 2.
+    assert ingest_trades(account, old_history()) == []
+    assert RejectedTrade.objects.count() == 1
+    [new] = ingest_trades(account, [binance_trade(3, amount="1", price="120", timestamp=T0 + 3)])
+    assert new.exchange_trade_id == "BTCUSDT:3"
+    btc.refresh_from_db()
+    assert (btc.p1, btc.last_trade_id) == (Decimal(2), "BTCUSDT:3")
+
+
+def test_going_back_refuses_numbers_shared_by_two_symbols():
+    account = make_account()
+    ingest_trades(account, [binance_trade(7), binance_trade(7, symbol="ETH/USDT", timestamp=T0 + 1)])
+    try:
+        with pytest.raises(RuntimeError, match="more than one symbol"):
+            migrate(BEFORE)
+    finally:
+        migrate(latest())
+    assert Trade.objects.filter(exchange=account).count() == 2
