@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import ccxt.pro
 
 from .models import ExchangeAccount, Market, canonical_symbol
+from .markets import forget_markets
 
 # ccxt.pro keeps an account's last `tradesLimit` trades (1,000 by default) for the next watch call;
 # a stream whose ingest waits longer than that many trades take to arrive (behind a REST pass's
@@ -147,12 +148,14 @@ def upsert_markets(account: ExchangeAccount, markets: dict) -> list[Market]:
         for market in markets.values()
         if market.get("type") == account.market_type
     ]
-    return Market.objects.bulk_create(
+    stored = Market.objects.bulk_create(
         rows,
         update_conflicts=True,
         unique_fields=["account", "market_symbol"],
         update_fields=["symbol", "base", "quote", "contract_size", "amount_step", "price_step"],
     )
+    forget_markets(account.pk)
+    return stored
 
 
 class ExchangeConnector:

@@ -13,6 +13,16 @@ def account(db):
     return account
 
 
+@pytest.fixture(autouse=True)
+def _markets_read_afresh():
+    """Each test starts with no market remembered: ids are reused after a flush, and a test may
+    change a market with an update that sends no signal."""
+    from exchanges.markets import forget_markets
+
+    forget_markets()
+    yield
+    forget_markets()
+
 
 @pytest.fixture
 async def async_db():

@@ -133,6 +133,8 @@ LOGIN_URL = "/admin/login/"
 # Seconds an in-process cached position may be served before it is re-read (local changes
 # invalidate it at once; this bounds staleness for changes made by other processes).
 POSITION_CACHE_TTL = float(env_str("POSITION_CACHE_TTL", "1.0"))
+# How long a process keeps a market's contract size and amount step before reading them again.
+MARKET_CACHE_SECONDS = float(env_str("MARKET_CACHE_SECONDS", "60"))
 
 LOGGING = {
     "version": 1,
