@@ -16,7 +16,8 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
-from exchanges.models import ExchangeAccount, Market
+from exchanges.markets import market_facts
+from exchanges.models import ExchangeAccount
 from positions.fold import trade_deltas
 
 from .models import FOLD_ORDER, RejectedTrade, Trade
@@ -102,13 +103,9 @@ def _json_dumps(value) -> bytes:
         return json.dumps(value, default=_json_value, separators=(",", ":")).encode()
 
 
-def _contract_size(account: ExchangeAccount, market_symbol: str, markets: dict[str, Decimal]) -> Decimal:
-    if market_symbol not in markets:
-        found = Market.objects.filter(account=account, market_symbol=market_symbol).values_list(
-            "contract_size", flat=True
-        )
-        markets[market_symbol] = found.first() or Decimal(1)
-    return markets[market_symbol]
+def _contract_size(account: ExchangeAccount, market_symbol: str) -> Decimal:
+    facts = market_facts(account.pk, market_symbol)
+    return facts.contract_size if facts is not None else Decimal(1)
 
 
 _FIELD_ORDER = [f.attname for f in Trade._meta.concrete_fields]
@@ -195,7 +192,6 @@ def normalise_rows(account: ExchangeAccount, trades: Iterable[dict], bot_instanc
     """Split a batch into storable trades (as `trade_values` lists, one per trade id) and `RejectedTrade`s."""
     storable: dict[str, list] = {}
     rejected: list[RejectedTrade] = []
-    markets: dict[str, Decimal] = {}
     ccxt_id = account.ccxt_id
     for payload in trades:
         try:
@@ -205,7 +201,7 @@ def normalise_rows(account: ExchangeAccount, trades: Iterable[dict], bot_instanc
         except RejectedPayload as reason:
             rejected.append(_reject(account, payload, str(reason)))
             continue
-        contract_size = _contract_size(account, exact.market_symbol, markets)
+        contract_size = _contract_size(account, exact.market_symbol)
         storable[exact.exchange_trade_id] = trade_values(account, exact, raw_payload(payload), contract_size, bot_instance_id)
     return list(storable.values()), rejected
 
@@ -244,9 +240,10 @@ def insert_new_trades(account: ExchangeAccount, rows: list[list], *, bot_instanc
         "processed": processed,
     }
     connection.ensure_connection()
-    # A server-side-binding cursor sends the arrays in binary; Django's client-side cursor would
-    # quote every element into the SQL text, which costs more than the insert itself.
-    with psycopg.Cursor(connection.connection) as cursor:
+    # A server-side-binding cursor sends the document in binary; Django's client-side cursor would
+    # quote it into the SQL text. In a pipeline, the transaction's BEGIN goes with the statement.
+    raw = connection.connection
+    with raw.pipeline(), psycopg.Cursor(raw) as cursor:
         cursor.execute(_INSERT, params, binary=True)
         answer = cursor.fetchall()
     inserted = {trade_id: pk for trade_id, pk, _ in answer if pk is not None}
@@ -286,6 +283,10 @@ def conflicting_duplicates(account: ExchangeAccount, skipped: list[Trade]) -> li
     return conflicts
 
 
+class FoldFailed(Exception):
+    """A receiver of `trades_inserted` failed: the batch's transaction is undone and stored again unfolded."""
+
+
 def ingest_trades(
     account: ExchangeAccount, trades: Iterable[dict], *, bot_instance_id: int | None = None, fold: bool = True
 ) -> list[Trade]:
@@ -296,8 +297,21 @@ def ingest_trades(
     With `fold=False` the new trades are stored unprocessed and not folded yet: for a caller that
     receives history newest first and has it folded once, in order, afterwards (`release_unfolded`),
     since folding each older page as it comes would replay the book every time.
+
+    If folding fails, the whole transaction is rolled back and the batch stored again unprocessed,
+    for the sweeper: a stored trade is never lost to a failed fold. (Retrying the rare failure costs
+    less than a savepoint around every fold, which is two more round trips on every trade.)
     """
     storable, rejected = normalise_rows(account, trades, bot_instance_id)
+    if fold:
+        try:
+            return _store(account, storable, rejected, bot_instance_id, fold=True)
+        except FoldFailed as failure:
+            logger.error("folding new trades of %s failed; storing them unprocessed for the sweeper", account.name, exc_info=failure.__cause__)
+    return _store(account, storable, rejected, bot_instance_id, fold=False)
+
+
+def _store(account: ExchangeAccount, storable: list[list], rejected: list[RejectedTrade], bot_instance_id, *, fold: bool) -> list[Trade]:
     with transaction.atomic():
         if rejected:
             RejectedTrade.objects.bulk_create(rejected)
@@ -310,13 +324,17 @@ def ingest_trades(
             RejectedTrade(exchange=account, exchange_trade_id=t.exchange_trade_id, reason=reason, raw=t.raw) for t, reason in conflicts
         )
         if new and fold:
-            trades_inserted.send(sender=Trade, trades=new)
+            try:
+                trades_inserted.send(sender=Trade, trades=new)
+            except Exception as error:
+                raise FoldFailed from error
     return new
 
 
 def release_unfolded(account: ExchangeAccount, market_symbol: str, batch_size: int = 5000) -> int:
     """Send `trades_inserted` for a market's stored-but-unfolded trades, oldest first, so they fold in
-    order; in the caller's transaction. Returns how many."""
+    order; in the caller's transaction. Returns how many. A batch whose fold fails stays unprocessed
+    (for the sweeper) and ends the release, since later trades must not fold before it."""
     released = 0
     while True:
         batch = list(
@@ -324,7 +342,10 @@ def release_unfolded(account: ExchangeAccount, market_symbol: str, batch_size: i
         )
         if not batch:
             return released
-        trades_inserted.send(sender=Trade, trades=batch)
-        if any(not t.processed for t in batch):
-            return released  # the fold failed and said why; the sweeper retries
+        try:
+            with transaction.atomic():
+                trades_inserted.send(sender=Trade, trades=batch)
+        except Exception:
+            logger.exception("folding %d stored trades of %s %s failed; they stay unprocessed for the sweeper", len(batch), account.name, market_symbol)
+            return released
         released += len(batch)
