@@ -9,22 +9,22 @@ older than the last one folded makes the book replay from the position it falls 
 from __future__ import annotations
 
 import logging
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models.functions import Length
 
-from exchanges.models import Market
+from exchanges.markets import market_facts_by_symbol
 from trades.models import FOLD_ORDER, Trade
 
 from . import fold
 from .events import positions_changed
 from .models import Position
+from .storage import lock_book_and_read_latest, update_position
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +41,6 @@ class Book:
 
     def filter(self) -> dict:
         return {"exchange_id": self.exchange_id, "bot_instance_id": self.bot_instance_id, "symbol": self.symbol}
-
-    def lock(self) -> None:
-        """Take this book's advisory lock until the transaction ends."""
-        key = zlib.crc32(f"{self.exchange_id}|{self.bot_instance_id}|{self.symbol}".encode())
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x7472, key - (1 << 31)])
 
 
 def fill_of(trade: Trade, base: str, quote: str) -> fold.Fill:
@@ -68,12 +62,8 @@ def trade_order_key(trade: Trade) -> tuple:
 
 
 def amount_step_of(book: Book) -> Decimal:
-    step = (
-        Market.objects.filter(account_id=book.exchange_id, symbol=book.symbol)
-        .values_list("amount_step", flat=True)
-        .first()
-    )
-    return step or fold.ZERO
+    facts = market_facts_by_symbol(book.exchange_id, book.symbol)
+    return facts.amount_step if facts is not None and facts.amount_step else fold.ZERO
 
 
 def state_of(position: Position) -> fold.PositionState:
@@ -133,7 +123,7 @@ def _extend_book(book: Book, latest: Position | None, trades: list[Trade], step:
     start = state_of(latest) if latest is not None and latest.is_open else None
     states = fold.fold_fills([fill_of(t, base, quote) for t in trades], step, start)
     if start is not None:
-        store_state(latest, states[0]).save()
+        update_position(store_state(latest, states[0]))
         created = [store_state(Position(**book.filter()), s) for s in states[1:]]
         return [latest, *Position.objects.bulk_create(created)]
     return Position.objects.bulk_create([store_state(Position(**book.filter()), s) for s in states])
@@ -161,9 +151,8 @@ def replay_book(book: Book, from_key: tuple, step: Decimal) -> list[Position]:
 
 def fold_book(book: Book, trades: list[Trade]) -> list[Position]:
     """Fold a book's new trades (sorted in fold order) into its positions; returns the positions written."""
-    book.lock()
+    latest = lock_book_and_read_latest(book.exchange_id, book.bot_instance_id, book.symbol)
     step = amount_step_of(book)
-    latest = _book_positions(book).last()
     if latest is None or trade_order_key(trades[0]) > _last_key(latest):
         return _extend_book(book, latest, trades, step)
     return replay_book(book, trade_order_key(trades[0]), step)
