@@ -13,7 +13,7 @@ from django.utils import timezone
 from exchanges.models import ExchangeAccount
 
 from .backoff import ACCOUNT_FAULTS, AccountStopped, Backoff
-from .db import db_sync_to_async
+from .db import DatabaseThread, db_sync_to_async
 from .ingest import ingest_trades
 from .models import StreamHealth
 from .sync import scrub
@@ -94,9 +94,17 @@ class AccountStream:
         self.backoff = backoff or Backoff(max_seconds=30)
         self.delivered = 0
         self._health_written = 0.0
+        self._health_write: asyncio.Task | None = None
         self._connected = False
 
     async def run(self) -> None:
+        self.storing = DatabaseThread(f"stream-{self.account.name}")
+        try:
+            await self._run()
+        finally:
+            await self.storing.close()
+
+    async def _run(self) -> None:
         attempt = 0
         while True:
             client = self.make_client()
@@ -156,12 +164,18 @@ class AccountStream:
     async def _ingest(self, trades: list[dict]) -> None:
         wanted = [t for t in trades if not self.symbols or t.get("symbol") in self.symbols]
         if wanted:
-            await db_sync_to_async(ingest_trades)(self.account, wanted)
+            await self.storing.run(ingest_trades, self.account, wanted)
             self.delivered += len(wanted)
         now = time.monotonic()
-        if now - self._health_written >= HEALTH_WRITE_SECONDS:
+        if now - self._health_written >= HEALTH_WRITE_SECONDS and (self._health_write is None or self._health_write.done()):
+            # Off the storing thread and not waited for: the next trade must not queue behind it.
             self._health_written = now
-            await db_sync_to_async(_set_health)(self.account, ws_last_message_at=timezone.now())
+            self._health_write = asyncio.create_task(db_sync_to_async(_set_health)(self.account, ws_last_message_at=timezone.now()))
+            self._health_write.add_done_callback(self._warn_if_health_failed)
+
+    def _warn_if_health_failed(self, write: asyncio.Task) -> None:
+        if not write.cancelled() and write.exception() is not None:
+            logger.warning("could not record %s's stream health: %s", self.account.name, write.exception())
 
 
 async def _close_quietly(client) -> None:

@@ -13,7 +13,7 @@ from django.conf import settings
 from exchanges.models import ExchangeAccount
 
 from .backoff import AccountStopped
-from .db import db_sync_to_async
+from .db import db_sync_to_async, share_the_interpreter_finely
 from .models import StreamHealth
 from .streams import AccountStream
 from .sync import RestSync, SyncResult, _record_error
@@ -212,6 +212,7 @@ class AccountFollower:
                 await self.synchronizer.start_account(name, account.symbols)
 
     async def run(self) -> None:
+        share_the_interpreter_finely()
         try:
             while True:
                 try:
