@@ -47,7 +47,8 @@ def book_key(position: Position) -> str:
     return f"{position.exchange_id}:{position.bot_instance_id or ''}:{position.symbol}"
 
 
-def board_snapshot(now: datetime | None = None) -> dict:
+def board_snapshot(now: datetime | None = None, health: list[dict] | None = None) -> dict:
+    """`health`: the rows of `health_rows` when the caller has them fresh enough."""
     now = now or timezone.now()
     positions = list(
         Position.objects.filter(is_open=True).select_related("exchange", "bot_instance").order_by("exchange__name", "symbol", "bot_instance__name")
@@ -79,21 +80,26 @@ def board_snapshot(now: datetime | None = None) -> dict:
         "generated_at": moment(now),
         "positions": rows,
         "nets": [_net_row(symbol, entries) for symbol, entries in sorted(by_symbol.items())],
-        "health": [
-            {
-                "account": h.account,
-                "ws": "stopped" if h.stopped_reason else "up" if h.ws_connected else "down",
-                "ws_since": moment(h.ws_connected_since),
-                "last_rest_sync": moment(h.last_rest_sync),
-                "lag": duration(h.lag_seconds),
-                "error": h.stopped_reason or h.last_error,
-                "rejected": str(h.rejected_trades),
-                "audit": f"{h.last_audit_missing} missing of {h.last_audit_checked} at {moment(h.last_audit_at)}" if h.last_audit_at else "",
-            }
-            for h in sync_health(now=now)
-            if h.enabled
-        ],
+        "health": health if health is not None else health_rows(now),
     }
+
+
+def health_rows(now: datetime) -> list[dict]:
+    """The board's sync health table: a few queries, so a live page reuses it for a moment."""
+    return [
+        {
+            "account": h.account,
+            "ws": "stopped" if h.stopped_reason else "up" if h.ws_connected else "down",
+            "ws_since": moment(h.ws_connected_since),
+            "last_rest_sync": moment(h.last_rest_sync),
+            "lag": duration(h.lag_seconds),
+            "error": h.stopped_reason or h.last_error,
+            "rejected": str(h.rejected_trades),
+            "audit": f"{h.last_audit_missing} missing of {h.last_audit_checked} at {moment(h.last_audit_at)}" if h.last_audit_at else "",
+        }
+        for h in sync_health(now=now)
+        if h.enabled
+    ]
 
 
 def _net_row(symbol: str, entries) -> dict:

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import timezone
 
 from trades.db import db_sync_to_async
 
-from .board import board_snapshot
+from .board import board_snapshot, health_rows
 from .events import POSITIONS_GROUP
 
 logger = logging.getLogger(__name__)
+
+HEALTH_REUSE_SECONDS = 1.0
 
 
 class PositionsConsumer(AsyncJsonWebsocketConsumer):
     refresh: asyncio.Task | None = None
     stale = False
+    health: list[dict] | None = None
+    health_read_at = 0.0
 
     async def connect(self):
         user = self.scope.get("user")
@@ -57,4 +63,12 @@ class PositionsConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_board(self):
         # db_sync_to_async keeps the connection (channels' database_sync_to_async would open one per board).
-        await self.send_json({"type": "board", "board": await db_sync_to_async(board_snapshot)()})
+        await self.send_json({"type": "board", "board": await db_sync_to_async(self.fresh_board)()})
+
+    def fresh_board(self) -> dict:
+        """Positions and marks as of now; the sync health table (a few more queries than the rest of
+        the board) is read again when older than a second, so each trade's board costs less."""
+        now = time.monotonic()
+        if self.health is None or now - self.health_read_at > HEALTH_REUSE_SECONDS:
+            self.health, self.health_read_at = health_rows(timezone.now()), now
+        return board_snapshot(health=self.health)
