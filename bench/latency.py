@@ -168,7 +168,7 @@ def serve_tracker(out: str) -> None:
     AccountStream._ingest = timed_ingest  # when the stream hands trades over: the split between ccxt and ingest
 
     def on_inserted(sender, trades, **kwargs):
-        ids = [t.exchange_trade_id for t in trades]
+        ids = [t.exchange_trade_id.rsplit(":", 1)[-1] for t in trades]  # Binance ids are stored as MARKET:id
 
         def committed():
             now = time.time()
