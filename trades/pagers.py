@@ -27,7 +27,8 @@ class BinancePager:
     """Binance spot `myTrades`: ids grow with time per symbol, and with `fromId` the exchange returns
     trades from that id on, ascending. A new symbol first walks 24-hour windows (the longest Binance
     allows) from the start date until it finds a trade; from then on it pages by id. Each page asks
-    from the last id already stored, so the overlap is one trade."""
+    from the last id already stored, so the overlap is one trade. The ids here are ccxt's, Binance's
+    own numbers, counted per symbol like the cursor: never the stored `MARKET:id`."""
 
     limit = 1000
     window_ms = DAY_MS

@@ -11,7 +11,7 @@ from exchanges.connectors import ExchangeConnector
 from exchanges.simulator.testing import BINANCE, TEST_CONFIG
 from trades.ingest import ingest_trades
 from positions.models import Position
-from trades.models import FOLD_ORDER, RejectedTrade, Trade
+from trades.models import FOLD_ORDER, RejectedTrade, SyncCursor, Trade
 from trades.streams import AccountStream
 from trades.sync import RestSync
 from trades.synchronizer import TradeSynchronizer
@@ -116,8 +116,14 @@ class TestAgainstTheSimulator:
         first = await rest_pass(account)
         again = await rest_pass(account)  # from the cursors: fromId is the exchange's own number
 
-        assert first.new == len(await simulator.atruth(account=BINANCE)) and again.new == 0
+        truth = await simulator.atruth(account=BINANCE)
+        assert first.new == len(truth) and again.new == 0
         await assert_stored_once_without_alarm(simulator, account)
+        # Each symbol's cursor holds Binance's own number, the fromId it pages on, not the stored form.
+        cursors = {c.symbol: (c.last_trade_id, c.resume) async for c in SyncCursor.objects.filter(account=account)}
+        for symbol in SYMBOLS:
+            last = [t["id"] for t in truth if t["symbol"] == symbol][-1]
+            assert cursors[symbol] == (last, {"from_id": int(last)})
 
     async def test_the_stream_stores_both_symbols_every_trade_once(self, simulator, simulated_accounts):
         account = simulated_accounts[BINANCE]
