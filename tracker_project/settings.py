@@ -39,6 +39,8 @@ def local_secret(filename: str) -> str:
 
 SECRET_KEY = env_str("SECRET_KEY") or local_secret("secret_key")
 DEBUG = env_bool("DEBUG", False)
+# Error reports hide the connection URLs too, with the passwords inside them.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "tracker_project.reporting.ConnectionUrlFilter"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 # Key for encrypting exchange API secrets at rest; derived from SECRET_KEY when unset.
 TRACKER_SECRETS_KEY = env_str("TRACKER_SECRETS_KEY") or SECRET_KEY

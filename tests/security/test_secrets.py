@@ -190,3 +190,24 @@ def test_rest_errors_are_stored_without_the_credentials(simulator, simulated_acc
 
     assert result.stopped and "****" in result.stopped  # the key Bybit echoed back was taken out
     assert str(account.api_key) not in health.stopped_reason + health.last_error
+
+
+def debug_page_of(request) -> str:
+    try:
+        raise RuntimeError("a view failed")
+    except RuntimeError:
+        return technical_500_response(request, *sys.exc_info()).content.decode()
+
+
+def test_the_debug_page_hides_the_connection_urls_and_their_passwords(rf, settings):
+    password = "-".join(["db", "password", "9876"])
+    url = f"postgresql://tracker:{password}@db.internal:5432/tracker"
+    redis_url = f"redis://:{password}@cache.internal:6379/0"
+    settings.DATABASE_URL, settings.REDIS_URL, settings.CELERY_BROKER_URL = url, redis_url, redis_url
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [{"address": redis_url}]}}}
+    request = rf.get("/", DATABASE_URL=url, REDIS_URL=redis_url)  # as runserver passes the environment in META
+
+    page = debug_page_of(request)
+
+    assert "a view failed" in page and "DATABASE_URL" in page
+    assert password not in page
