@@ -30,6 +30,18 @@ def market_symbol_for(account: ExchangeAccount, symbol: str) -> str:
     return f"{symbol}:{symbol.split('/', 1)[1]}"
 
 
+async def with_rest_client(account: ExchangeAccount, work):
+    """`await work(client, market_symbols)` on a REST client of the account's own, closed afterwards:
+    for a pass outside any running synchronizer (a command, a Celery task)."""
+    from exchanges.connectors import ExchangeConnector
+
+    connector = ExchangeConnector(account)
+    try:
+        return await work(connector.rest_client(), [market_symbol_for(account, s) for s in account.symbols])
+    finally:
+        await connector.close()
+
+
 @dataclass
 class AccountSync:
     """The running sync of one account."""

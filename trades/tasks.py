@@ -13,23 +13,13 @@ from django.utils import timezone
 from exchanges.models import ExchangeAccount
 
 from .locks import account_lock
-from .synchronizer import market_symbol_for
+from .synchronizer import with_rest_client
 
 logger = logging.getLogger(__name__)
 
 
 def _with_connector(account: ExchangeAccount, work):
-    """Run `work(client, market_symbols)` on a fresh connector, closed afterwards."""
-    from exchanges.connectors import ExchangeConnector
-
-    async def run():
-        connector = ExchangeConnector(account)
-        try:
-            return await work(connector.rest_client(), [market_symbol_for(account, s) for s in account.symbols])
-        finally:
-            await connector.close()
-
-    return async_to_sync(run)()
+    return async_to_sync(with_rest_client)(account, work)
 
 
 def _locked(account_id: int, job):

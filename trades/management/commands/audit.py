@@ -7,7 +7,7 @@ from django.utils import timezone
 from exchanges.models import ExchangeAccount
 from trades.audit import audit_account
 from trades.management.commands.sync import parse_date
-from trades.synchronizer import market_symbol_for
+from trades.synchronizer import with_rest_client
 
 
 class Command(BaseCommand):
@@ -34,11 +34,4 @@ class Command(BaseCommand):
             raise CommandError(f"{missing_total} trades missing; run with --repair to store them")
 
     async def audit(self, account, since, repair):
-        from exchanges.connectors import ExchangeConnector
-
-        connector = ExchangeConnector(account)
-        try:
-            symbols = [market_symbol_for(account, s) for s in account.symbols]
-            return await audit_account(account, connector.rest_client(), symbols, since, repair=repair)
-        finally:
-            await connector.close()
+        return await with_rest_client(account, lambda client, symbols: audit_account(account, client, symbols, since, repair=repair))

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from exchanges.models import ExchangeAccount
 from trades.sync import RestSync
-from trades.synchronizer import market_symbol_for
+from trades.synchronizer import with_rest_client
 
 
 def parse_date(text: str) -> datetime:
@@ -42,15 +42,8 @@ class Command(BaseCommand):
             raise CommandError("some accounts were refused by their exchange")
 
     async def sync_account(self, account, since):
-        from exchanges.connectors import ExchangeConnector
-
         def progress(symbol, fetched, new):
             sys.stderr.write(f"\r{account.name} {symbol}: {fetched:,} fetched, {new:,} new   ")
             sys.stderr.flush()
 
-        connector = ExchangeConnector(account)
-        try:
-            symbols = [market_symbol_for(account, s) for s in account.symbols]
-            return await RestSync(account, connector.rest_client(), progress=progress).run(symbols, since=since)
-        finally:
-            await connector.close()
+        return await with_rest_client(account, lambda client, symbols: RestSync(account, client, progress=progress).run(symbols, since=since))
