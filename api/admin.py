@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from .auth import forget_tokens
 from .models import ApiToken
 
 
@@ -33,5 +34,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        active = queryset.filter(revoked_at__isnull=True)
+        token_hashes = list(active.values_list("token_hash", flat=True))
+        count = active.update(revoked_at=timezone.now())
+        forget_tokens(token_hashes)
         self.message_user(request, f"{count} token(s) revoked.")

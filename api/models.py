@@ -50,6 +50,9 @@ class ApiToken(models.Model):
         return self.revoked_at is not None
 
     def revoke(self) -> None:
+        from .auth import forget_tokens
+
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+        forget_tokens([self.token_hash])

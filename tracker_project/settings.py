@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "ninja",
 ]
 
+# The ASGI handler runs these as their subclasses in tracker_project/middleware.py, on the event loop.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -137,6 +138,13 @@ LOGIN_URL = "/admin/login/"
 POSITION_CACHE_TTL = float(env_str("POSITION_CACHE_TTL", "1.0"))
 # How long a process keeps a market's contract size and amount step before reading them again.
 MARKET_CACHE_SECONDS = float(env_str("MARKET_CACHE_SECONDS", "60"))
+
+# Seconds an API token's grant (its user and permissions) is kept per process: a token revoked in
+# another process, or whose user is deactivated or loses a permission, is refused within this.
+API_TOKEN_CACHE_SECONDS = float(env_str("API_TOKEN_CACHE_SECONDS", "5"))
+# With REDIS_URL, the API's positions list is served from a per-process copy while no change of
+# positions or marks has committed (positions/change_stamp.py), and for at most this many seconds.
+POSITIONS_LIST_CACHE_SECONDS = float(env_str("POSITIONS_LIST_CACHE_SECONDS", "5"))
 
 LOGGING = {
     "version": 1,
