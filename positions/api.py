@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Path, Query, Router, Schema
+from ninja.renderers import JSONRenderer
 
+from api import single_flight
 from api.auth import TokenAuth
 from api.pagination import page
 from api.types import DecimalString, Id, Symbol, UtcDateTime
 from exchanges.models import canonical_symbol
 from trades.api import TradeOut
 
+from . import change_stamp
 from .models import MarkPrice, Position
 from .repository import PositionRepository
 from .selectors import latest_marks, mark_of, pnl_at_mark, position_trades
@@ -92,16 +98,58 @@ class PositionPage(Schema):
     next_cursor: str | None
 
 
+def _position_page(filters: PositionFilters, limit: int, cursor: str | None) -> dict:
+    items, next_cursor = page(filters.queryset(), time_field="last_update_time", cursor=cursor, limit=limit)
+    marks = latest_marks({p.exchange_id for p in items})
+    return {"items": [_position_row(p, marks) for p in items], "next_cursor": next_cursor}
+
+
+# The positions list's JSON per query, with the change stamp it was built at and until when it may
+# serve. It is served while the stamp is the same (no change of positions or marks has committed
+# since, in any process) and for at most POSITIONS_LIST_CACHE_SECONDS, which bounds what the stamp
+# does not see: an account renamed, a bump lost while Redis was unreachable.
+_pages: dict[tuple, tuple[bytes, bytes, float]] = {}
+MAX_CACHED_PAGES = 256
+_RENDERER = JSONRenderer()  # the API's own (NinjaAPI's default)
+
+
+def _cached_page(key: tuple, stamp: bytes | None) -> bytes | None:
+    cached = _pages.get(key)
+    if stamp is None or cached is None or cached[0] != stamp or time.monotonic() >= cached[2]:
+        return None
+    return cached[1]
+
+
+def _keep_page(key: tuple, stamp: bytes | None, content: bytes, stamp_read_at: float) -> None:
+    if stamp is None:
+        return
+    if key not in _pages and len(_pages) >= MAX_CACHED_PAGES:
+        _pages.pop(next(iter(_pages)))
+    _pages[key] = (stamp, content, stamp_read_at + settings.POSITIONS_LIST_CACHE_SECONDS)
+
+
 @router.get("/positions", response=PositionPage, summary="Positions, most recently changed first")
-def list_positions(
+async def list_positions(
     request,
     filters: Query[PositionFilters],
     limit: Annotated[int, Field(ge=1, le=1000)] = 100,
     cursor: Annotated[str, Field(max_length=200)] | None = None,
 ):
-    items, next_cursor = page(filters.queryset(), time_field="last_update_time", cursor=cursor, limit=limit)
-    marks = latest_marks({p.exchange_id for p in items})
-    return {"items": [_position_row(p, marks) for p in items], "next_cursor": next_cursor}
+    key = (filters.status, filters.account, filters.symbol, filters.bot_instance, limit, cursor)
+    stamp_read_at = time.monotonic()
+    stamp = await change_stamp.current()
+    content = _cached_page(key, stamp)
+    if content is None:
+
+        async def build() -> bytes:
+            data = PositionPage.model_validate(await sync_to_async(_position_page)(filters, limit, cursor))
+            built = _RENDERER.render(request, data.model_dump(), response_status=200)
+            _keep_page(key, stamp, built, stamp_read_at)
+            return built
+
+        # Requests that saw the same stamp share one build; without a stamp each builds its own.
+        content = await (single_flight.once(("positions page", key, stamp), build) if stamp is not None else build())
+    return HttpResponse(content, content_type=f"{_RENDERER.media_type}; charset={_RENDERER.charset}")
 
 
 class NetPositionOut(Schema):

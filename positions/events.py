@@ -16,8 +16,10 @@ POSITIONS_GROUP = "positions"
 
 
 def positions_changed(books) -> None:
+    from . import change_stamp
     from .repository import invalidate_cached_positions
 
+    change_stamp.bump()
     invalidate_cached_positions(books)
     broadcast_positions_changed(books)
 

@@ -15,10 +15,12 @@ from decimal import Decimal, InvalidOperation
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.db import transaction
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount, canonical_symbol
 
+from . import change_stamp
 from .events import POSITIONS_GROUP
 from .models import MarkPrice, Position
 
@@ -74,12 +76,14 @@ def store_marks(account: ExchangeAccount, prices: dict[str, Decimal], fetched_at
         MarkPrice(account=account, market_symbol=m, symbol=canonical_symbol(m), price=p, fetched_at=fetched_at)
         for m, p in prices.items()
     ]
-    return MarkPrice.objects.bulk_create(
+    stored = MarkPrice.objects.bulk_create(
         marks,
         update_conflicts=True,
         unique_fields=["account", "market_symbol"],
         update_fields=["symbol", "price", "fetched_at"],
     )
+    transaction.on_commit(change_stamp.bump)
+    return stored
 
 
 async def broadcast_marks_changed(account: ExchangeAccount, symbols: list[str]) -> None:

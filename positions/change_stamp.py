@@ -1,0 +1,72 @@
+"""A stamp that changes whenever positions or marks change, in any process: a counter in Redis that
+each change increments right after its transaction commits (`bump`, run by `positions_changed` and
+`store_marks`). A reader that sees the same stamp as when it built something knows that no change
+has committed since, so what it built is still current.
+
+Without `REDIS_URL` there is no stamp (`current` gives None) and nothing may be cached on it: the
+processes that change positions (`track`, Celery workers) cannot reach the web server's memory.
+Redis unreachable for a reader gives None too; for a writer, the bump is lost and a warning logged,
+so what readers cache on the stamp also has an age limit of its own. The counter starts at a random
+number, so that after Redis loses it (a restart without persistence) it does not count through the
+stamps of before again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import weakref
+
+import redis
+import redis.asyncio
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+KEY = "tracker:positions:change-stamp"
+TIMEOUT_SECONDS = 0.5
+
+_sync_client: redis.Redis | None = None
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = weakref.WeakKeyDictionary()
+
+
+def enabled() -> bool:
+    return bool(settings.REDIS_URL)
+
+
+def bump() -> None:
+    """Say that positions or marks changed; call after the change has committed."""
+    global _sync_client
+    if not enabled():
+        return
+    if _sync_client is None:
+        _sync_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS)
+    try:
+        with _sync_client.pipeline(transaction=False) as pipeline:
+            pipeline.set(KEY, _random_start(), nx=True).incr(KEY).execute()
+    except redis.RedisError:
+        logger.warning("could not bump the positions change stamp", exc_info=True)
+
+
+async def current() -> bytes | None:
+    """The stamp now, or None when there is none to trust (nor yet any counter: this starts one)."""
+    if not enabled():
+        return None
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS)
+        _async_clients[loop] = client
+    try:
+        stamp = await client.get(KEY)
+        if stamp is None:
+            await client.set(KEY, _random_start(), nx=True)
+        return stamp
+    except (redis.RedisError, OSError, asyncio.TimeoutError):
+        logger.warning("could not read the positions change stamp", exc_info=True)
+        return None
+
+
+def _random_start() -> int:
+    return secrets.randbits(62)
