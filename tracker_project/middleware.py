@@ -1,0 +1,112 @@
+"""Django's middleware, run on the event loop where it cannot block, and the ASGI handler that does.
+
+Under an ASGI server Django runs each hook of a `MiddlewareMixin` middleware (`process_request`,
+`process_response`) through `sync_to_async`, in a thread made for the request: 14 trips to a thread
+and back for the 7 middleware here, most of what an async API request cost. These subclasses run
+the hooks on the event loop instead, which is safe because these hooks only look at the request
+and the response (no database, no files), and keep the trip to a thread for the one case that
+writes: a session that was changed is saved from a thread, and so are messages that must be
+stored (they may go into the session). `settings.MIDDLEWARE` keeps Django's names (`check --deploy`
+looks for them); `ASGIHandler` puts these subclasses in their place. Other servers of the project
+(the test client, management commands) run Django's own.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import middleware as auth
+from django.contrib.messages import middleware as messages
+from django.contrib.sessions import middleware as sessions
+from django.core.handlers import asgi, base
+from django.middleware import clickjacking, common, csrf, security
+from django.utils.module_loading import import_string
+
+
+class OnTheLoop:
+    """`MiddlewareMixin.__acall__` without the threads: for hooks that never block."""
+
+    def response_needs_thread(self, request) -> bool:
+        return False
+
+    async def __acall__(self, request):
+        response = None
+        if hasattr(self, "process_request"):
+            response = self.process_request(request)
+        response = response or await self.get_response(request)
+        if hasattr(self, "process_response"):
+            if self.response_needs_thread(request):
+                return await sync_to_async(self.process_response)(request, response)
+            response = self.process_response(request, response)
+        return response
+
+
+class SecurityMiddleware(OnTheLoop, security.SecurityMiddleware):
+    pass
+
+
+class SessionMiddleware(OnTheLoop, sessions.SessionMiddleware):
+    def response_needs_thread(self, request) -> bool:
+        session = getattr(request, "session", None)
+        return session is not None and (session.modified or settings.SESSION_SAVE_EVERY_REQUEST)
+
+
+class CommonMiddleware(OnTheLoop, common.CommonMiddleware):
+    pass
+
+
+class CsrfViewMiddleware(OnTheLoop, csrf.CsrfViewMiddleware):
+    """With CSRF_USE_SESSIONS the token is in the session, which may mean a query: threads then."""
+
+    async def __acall__(self, request):
+        if settings.CSRF_USE_SESSIONS:
+            return await csrf.CsrfViewMiddleware.__acall__(self, request)
+        return await super().__acall__(request)
+
+    async def process_view(self, request, callback, callback_args, callback_kwargs):
+        """Reads the form of an unsafe request, which the ASGI handler has already received whole."""
+        if settings.CSRF_USE_SESSIONS:
+            return await sync_to_async(super().process_view)(request, callback, callback_args, callback_kwargs)
+        return super().process_view(request, callback, callback_args, callback_kwargs)
+
+
+class AuthenticationMiddleware(OnTheLoop, auth.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(OnTheLoop, messages.MessageMiddleware):
+    def response_needs_thread(self, request) -> bool:
+        storage = getattr(request, "_messages", None)
+        return storage is not None and (storage.used or storage.added_new)
+
+
+class XFrameOptionsMiddleware(OnTheLoop, clickjacking.XFrameOptionsMiddleware):
+    pass
+
+
+ON_THE_LOOP = {
+    "django.middleware.security.SecurityMiddleware": SecurityMiddleware,
+    "django.contrib.sessions.middleware.SessionMiddleware": SessionMiddleware,
+    "django.middleware.common.CommonMiddleware": CommonMiddleware,
+    "django.middleware.csrf.CsrfViewMiddleware": CsrfViewMiddleware,
+    "django.contrib.auth.middleware.AuthenticationMiddleware": AuthenticationMiddleware,
+    "django.contrib.messages.middleware.MessageMiddleware": MessageMiddleware,
+    "django.middleware.clickjacking.XFrameOptionsMiddleware": XFrameOptionsMiddleware,
+}
+
+
+def _import_middleware(path: str):
+    return ON_THE_LOOP.get(path) or import_string(path)
+
+
+class ASGIHandler(asgi.ASGIHandler):
+    """Django's, with each middleware in `settings.MIDDLEWARE` that has an on-the-loop version
+    above replaced by it (Django's `load_middleware` imports them by name, through `import_string`
+    of its module, for the moment of loading)."""
+
+    def load_middleware(self, is_async=False):
+        base.import_string = _import_middleware
+        try:
+            super().load_middleware(is_async)
+        finally:
+            base.import_string = import_string
