@@ -250,6 +250,7 @@ def insert_new_trades(account: ExchangeAccount, rows: list[list], *, bot_instanc
     unchanged = {trade_id for trade_id, pk, same in answer if pk is None and same}
     result = Inserted([], [])
     at_id, at_pk, at_processed = _AT["exchange_trade_id"], _AT["id"], _AT["processed"]
+    alias = connection.alias  # (a lookup in asgiref's thread-local storage: once, not per trade)
     for values in rows:
         pk = inserted.get(values[at_id])
         if pk is None:
@@ -258,7 +259,7 @@ def insert_new_trades(account: ExchangeAccount, rows: list[list], *, bot_instanc
             continue
         values = list(values)
         values[at_pk], values[at_processed] = pk, processed
-        result.new.append(_stored_trade(values, connection.alias))
+        result.new.append(_stored_trade(values, alias))
     return result
 
 
