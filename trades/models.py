@@ -53,7 +53,8 @@ class Trade(models.Model):
 
 
 # Trades fold in (timestamp, exchange trade id) order; ids compare by length first, so numeric ids
-# compare as numbers and equal-length ids (UUIDs) as text. positions.fold.fold_order_key is the same rule.
+# compare as numbers and equal-length ids (UUIDs) as text. Binance's `MARKET:id` keeps that: a book is
+# one market, whose prefix is constant. positions.fold.fold_order_key is the same rule.
 FOLD_ORDER = ("timestamp", Length("exchange_trade_id"), "exchange_trade_id")
 
 
