@@ -1,17 +1,19 @@
-"""A real browser against the ASGI server: Playwright driving Debian's chromium, daphne in a subprocess."""
+"""A real browser against the ASGI server: Playwright driving Debian's chromium, the recommended
+server (uvicorn, tracker_project/web_server.py) in a subprocess."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.db import connections
+
+from tracker_project import web_server
 
 from ..processes import PROJECT_DIR, test_database_url
 
@@ -39,13 +41,13 @@ def free_port() -> int:
 
 @contextmanager
 def asgi_server():
-    """daphne serving the project on the test database; yields its base URL."""
+    """The web server serving the project on the test database; yields its base URL."""
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "daphne.log"
+    log_path = ARTIFACTS / "web-server.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tracker_project.asgi:application"],
+            web_server.command("127.0.0.1", port),
             cwd=PROJECT_DIR,
             env={**os.environ, "DATABASE_URL": test_database_url(), "REDIS_URL": REDIS_URL, "DJANGO_SETTINGS_MODULE": "tracker_project.settings"},
             stdout=log,
@@ -63,13 +65,13 @@ def _wait_until_listening(process: subprocess.Popen, port: int, log_path: Path, 
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"daphne exited with {process.returncode}:\n{log_path.read_text()}")
+            raise RuntimeError(f"the web server exited with {process.returncode}:\n{log_path.read_text()}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"daphne did not listen on {port} within {limit}s:\n{log_path.read_text()}")
+    raise RuntimeError(f"the web server did not listen on {port} within {limit}s:\n{log_path.read_text()}")
 
 
 def in_thread(function, *args, **kwargs):

@@ -1,6 +1,6 @@
 """In a browser: an operator logs in, sees a position, a trade is executed on the exchange simulator,
 and the row changes without the page reloading. The whole chain is real: simulator -> ccxt -> `track`
-(a subprocess) -> PostgreSQL -> Redis channel layer -> daphne -> the page's WebSocket."""
+(a subprocess) -> PostgreSQL -> Redis channel layer -> uvicorn -> the page's WebSocket."""
 
 from pathlib import Path
 

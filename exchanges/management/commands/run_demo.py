@@ -9,13 +9,14 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from tracker_project import web_server
 from tracker_project.database import stop_embedded_database
 
 
 class Command(BaseCommand):
     help = (
         "Everything `make run` starts: migrations, the operator login, the exchange simulator (its "
-        "accounts registered), the tracker (`track`) and the ASGI web server."
+        "accounts registered), the tracker (`track`) and the ASGI web server (uvicorn)."
     )
 
     def add_arguments(self, parser):
@@ -31,7 +32,8 @@ class Command(BaseCommand):
             simulator_args += ["--config", simulator_config]
         children = [self.start(*simulator_args)]
         self.wait_for_port(simulator_port, children[0])
-        children += [self.start("track"), self.start("runserver", f"127.0.0.1:{web_port}", "--noreload")]
+        web = subprocess.Popen(web_server.command("127.0.0.1", web_port), cwd=settings.BASE_DIR)
+        children += [self.start("track"), web]
         self.stdout.write(
             f"exchange simulator: http://127.0.0.1:{simulator_port}/_sim/stats\n"
             f"admin:              http://127.0.0.1:{web_port}/admin/\n"
