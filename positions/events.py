@@ -35,13 +35,13 @@ def broadcast_positions_changed(books) -> None:
         "type": "positions.changed",
         "books": [{"exchange_id": b.exchange_id, "bot_instance_id": b.bot_instance_id, "symbol": b.symbol} for b in books],
     }
-    try:
-        async_to_sync(layer.group_send)(POSITIONS_GROUP, message)
     loop = loop_of_database_thread()
     if loop is not None:
         sent = asyncio.run_coroutine_threadsafe(layer.group_send(POSITIONS_GROUP, message), loop)
         sent.add_done_callback(_warn_if_failed)
         return
+    try:
+        async_to_sync(layer.group_send)(POSITIONS_GROUP, message)
     except Exception:
         logger.warning("could not broadcast position changes", exc_info=True)
 
