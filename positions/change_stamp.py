@@ -27,8 +27,9 @@ logger = logging.getLogger(__name__)
 KEY = "tracker:positions:change-stamp"
 TIMEOUT_SECONDS = 0.5
 
-_sync_client: redis.Redis | None = None
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = weakref.WeakKeyDictionary()
+_sync_clients: dict[str, redis.Redis] = {}
+# One client per event loop (its connections belong to the loop), per URL.
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, redis.asyncio.Redis]] = weakref.WeakKeyDictionary()
 
 
 def enabled() -> bool:
@@ -37,13 +38,14 @@ def enabled() -> bool:
 
 def bump() -> None:
     """Say that positions or marks changed; call after the change has committed."""
-    global _sync_client
     if not enabled():
         return
-    if _sync_client is None:
-        _sync_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS)
+    client = _sync_clients.get(settings.REDIS_URL)
+    if client is None:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS)
+        _sync_clients[settings.REDIS_URL] = client
     try:
-        with _sync_client.pipeline(transaction=False) as pipeline:
+        with client.pipeline(transaction=False) as pipeline:
             pipeline.set(KEY, _random_start(), nx=True).incr(KEY).execute()
     except redis.RedisError:
         logger.warning("could not bump the positions change stamp", exc_info=True)
@@ -53,11 +55,11 @@ async def current() -> bytes | None:
     """The stamp now, or None when there is none to trust (nor yet any counter: this starts one)."""
     if not enabled():
         return None
-    loop = asyncio.get_running_loop()
-    client = _async_clients.get(loop)
+    clients = _async_clients.setdefault(asyncio.get_running_loop(), {})
+    client = clients.get(settings.REDIS_URL)
     if client is None:
         client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS)
-        _async_clients[loop] = client
+        clients[settings.REDIS_URL] = client
     try:
         stamp = await client.get(KEY)
         if stamp is None:
