@@ -21,7 +21,7 @@ from exchanges.models import ExchangeAccount
 from positions.fold import trade_deltas
 
 from .models import FOLD_ORDER, RejectedTrade, Trade
-from .normalize import ExactTrade, RejectedPayload, exact_trade
+from .normalize import ExactTrade, RejectedPayload, exact_trade, stored_trade_id
 from .signals import trades_inserted
 
 logger = logging.getLogger(__name__)
@@ -171,8 +171,18 @@ def raw_payload(trade: dict) -> dict:
 def _reject(account: ExchangeAccount, trade, reason: str) -> RejectedTrade:
     logger.warning("rejected a trade payload from %s: %s", account.name, reason)
     raw = raw_payload(trade) if isinstance(trade, dict) else {"payload": repr(trade)}
-    trade_id = str(trade.get("id") or "")[:64] if isinstance(trade, dict) else ""
+    trade_id = _rejected_trade_id(account, trade)
     return RejectedTrade(exchange=account, exchange_trade_id=trade_id, reason=reason, raw=_json_safe(raw))
+
+
+def _rejected_trade_id(account: ExchangeAccount, trade) -> str:
+    """The id a rejected payload would have been stored under, or what it says its id is."""
+    if not isinstance(trade, dict):
+        return ""
+    try:
+        return stored_trade_id(account.ccxt_id, trade)[:64]
+    except (RejectedPayload, TypeError, AttributeError):
+        return str(trade.get("id") or "")[:64]
 
 
 def _json_safe(value):
