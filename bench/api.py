@@ -1,10 +1,15 @@
 """The JSON API under concurrent load: the positions list and a trades page.
 
-    python bench/api.py [--seconds 20] [--connections 32] [--processes 1,2]
+    python bench/api.py [--seconds 20] [--connections 32] [--servers uvicorn:2,daphne:1]
 
-The server is daphne, as the README recommends (`daphne -b 127.0.0.1 -p PORT
-tracker_project.asgi:application`); with `--processes 2`, two daphne processes share one listening
-socket (`daphne --fd`, what a process manager does to use more cores), here bound by this script.
+Each server in `--servers` is run in turn: `uvicorn:N` is the README's recommended server with N
+workers (tracker_project/web_server.py, without its access log), `daphne:N`
+is N daphne processes sharing one listening socket (`daphne --fd`, bound by this script). The
+servers have `REDIS_URL` (database 12 of the Redis at 127.0.0.1:6379, which nothing else uses), as
+in the distributed deployment, so the positions list is served from its cache while no position
+or mark changes; the row "positions list, marks changing" has this script store a new mark price
+(which invalidates that cache) every `--mark-every` seconds during the load. Before the load, the
+script checks that a mark stored just before a request shows in its answer.
 The load comes from a separate process: a small HTTP/1.1 keep-alive client on asyncio (one
 request in flight per connection), sending `Authorization: Bearer` with a token from
 `manage.py api_token create` for a user with the two view permissions. Each endpoint is loaded for
@@ -25,17 +30,21 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import PROJECT_DIR, print_table  # noqa: E402
+from tracker_project import web_server  # noqa: E402
 
 ENDPOINTS = {
     "positions list": "/api/positions",
+    "positions list, marks changing": "/api/positions",
     "trades page": "/api/trades?limit=100",
 }
+REDIS_URL = "redis://127.0.0.1:6379/12"
 ACCOUNTS, SYMBOLS, TRADES = 4, ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "ADA/USDT"], 40_000
 
 
@@ -137,22 +146,62 @@ def listening_socket() -> socket.socket:
     return sock
 
 
-def start_daphne(sock: socket.socket, processes: int, workdir: Path) -> list[subprocess.Popen]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tracker_project.settings", "LOG_LEVEL": "WARNING"}
-    started = []
-    for n in range(processes):
-        log = open(workdir / f"daphne-{processes}-{n}.log", "w")
-        started.append(
+def start_server(kind: str, processes: int, workdir: Path) -> tuple[int, subprocess.Popen, list[subprocess.Popen]]:
+    """The server's port, the process that owns it (closed when the servers stop) and its processes."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tracker_project.settings", "LOG_LEVEL": "WARNING", "REDIS_URL": REDIS_URL}
+    log = open(workdir / f"{kind}-{processes}.log", "w")
+    sock = listening_socket()
+    port = sock.getsockname()[1]
+    if kind == "daphne":
+        started = [
             subprocess.Popen(
                 [sys.executable, "-m", "daphne", "--fd", str(sock.fileno()), "tracker_project.asgi:application"],
-                cwd=PROJECT_DIR,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                pass_fds=(sock.fileno(),),
+                cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=(sock.fileno(),),
             )
-        )
-    return started
+            for _ in range(processes)
+        ]
+        return port, sock, started
+    sock.close()  # uvicorn binds its own (its --fd takes Unix sockets only)
+    command = web_server.command("127.0.0.1", port, workers=processes, access_log=False)
+    return port, None, [subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)]
+
+
+def change_marks_every(seconds: float, stop) -> None:
+    """Store a new mark price for one market every `seconds` until `stop` is set (a thread)."""
+    from decimal import Decimal
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from exchanges.models import ExchangeAccount
+    from positions.marks import store_marks
+
+    account = ExchangeAccount.objects.order_by("pk").first()
+    n = 0
+    while not stop.wait(seconds):
+        n += 1
+        store_marks(account, {SYMBOLS[0]: Decimal("100.5") + Decimal(n) / 1000}, timezone.now())
+    connection.close()
+
+
+def check_fresh(port: int, token: str) -> bool:
+    """A mark stored just before a request shows in the positions list it answers."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from exchanges.models import ExchangeAccount
+    from positions.marks import store_marks
+
+    account = ExchangeAccount.objects.order_by("pk").first()
+    for price in ("101.25", "100.5"):
+        get(port, ENDPOINTS["positions list"], token)
+        store_marks(account, {SYMBOLS[0]: Decimal(price)}, timezone.now())
+        items = json.loads(get(port, ENDPOINTS["positions list"], token)[1])["items"]
+        marks = {item["mark_price"] for item in items if item["account_id"] == account.pk and item["symbol"] == SYMBOLS[0]}
+        if marks != {price}:
+            return False
+    return True
 
 
 def get(port: int, path: str, token: str) -> tuple[int, bytes]:
@@ -174,7 +223,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--processes", default="1,2", help="daphne processes sharing the socket, comma-separated runs")
+    parser.add_argument("--servers", default="uvicorn:2,uvicorn:1,daphne:1", help="KIND:PROCESSES runs, comma-separated (uvicorn, daphne)")
+    parser.add_argument("--mark-every", type=float, default=0.1, help="seconds between mark changes in the 'marks changing' run")
     parser.add_argument("--role", choices=["load"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
@@ -185,6 +235,7 @@ def main() -> None:
 
     from bench.common import setup_django
 
+    os.environ["REDIS_URL"] = REDIS_URL  # this script's mark changes bump the servers' change stamp
     setup_django("tracker_bench_api")
     print(f"populating: {TRADES:,} trades over {ACCOUNTS} accounts ...", file=sys.stderr)
     token = populate()
@@ -192,35 +243,45 @@ def main() -> None:
 
     open_positions = Position.objects.filter(is_open=True).count()
     workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    rows = []
-    for processes in [int(p) for p in args.processes.split(",")]:
-        sock = listening_socket()
-        port = sock.getsockname()[1]
-        servers = start_daphne(sock, processes, workdir)
+    rows, fresh = [], []
+    for kind, _, processes in (s.partition(":") for s in args.servers.split(",")):
+        processes = int(processes or 1)
+        server_name = f"{kind} x{processes}"
+        port, sock, servers = start_server(kind, processes, workdir)
         try:
             deadline = time.monotonic() + 60
             while get(port, ENDPOINTS["positions list"], token)[0] != 200:
                 if time.monotonic() > deadline or any(s.poll() is not None for s in servers):
-                    raise RuntimeError(f"daphne did not answer; logs in {workdir}")
+                    raise RuntimeError(f"{kind} did not answer; logs in {workdir}")
                 time.sleep(0.2)
+            fresh.append(f"{server_name}: {'yes' if check_fresh(port, token) else 'NO'}")
             for name, path in ENDPOINTS.items():
                 status, body = get(port, path, token)
                 items = len(json.loads(body)["items"])
-                print(f"daphne x{processes}: {name} ({items} items) for {args.seconds:.0f} s ...", file=sys.stderr)
-                cpu_before = [cpu_seconds(s.pid) for s in servers]
-                loader = subprocess.run(
-                    [sys.executable, __file__, "--role", "load", "--port", str(port), "--path", path, "--token", token,
-                     "--connections", str(args.connections), "--seconds", str(args.seconds), "--warmup", str(args.warmup)],
-                    cwd=PROJECT_DIR, capture_output=True, text=True, check=True,
-                )
-                server_cpu = sum(cpu_seconds(s.pid) - before for s, before in zip(servers, cpu_before))
+                print(f"{server_name}: {name} ({items} items) for {args.seconds:.0f} s ...", file=sys.stderr)
+                stop_marks = threading.Event()
+                marks = threading.Thread(target=change_marks_every, args=(args.mark_every, stop_marks))
+                if "marks changing" in name:
+                    marks.start()
+                cpu_before = cpu_seconds_of_tree(servers)
+                try:
+                    loader = subprocess.run(
+                        [sys.executable, __file__, "--role", "load", "--port", str(port), "--path", path, "--token", token,
+                         "--connections", str(args.connections), "--seconds", str(args.seconds), "--warmup", str(args.warmup)],
+                        cwd=PROJECT_DIR, capture_output=True, text=True, check=True,
+                    )
+                finally:
+                    stop_marks.set()
+                    if marks.is_alive():
+                        marks.join()
+                server_cpu = cpu_seconds_of_tree(servers) - cpu_before
                 result = json.loads(loader.stdout)
                 elapsed = args.seconds + args.warmup
                 errors = sum(n for status, n in result["statuses"].items() if int(status) != 200)
                 rows.append(
                     [
                         name,
-                        f"daphne x{processes}",
+                        server_name,
                         str(items),
                         f"{result['ok'] / result['seconds']:,.0f}",
                         f"{result['p50'] * 1000:.1f}" if result["p50"] else "-",
@@ -238,15 +299,32 @@ def main() -> None:
                     server.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     server.kill()
-            sock.close()
+            if sock is not None:
+                sock.close()
     print_table(
         f"JSON API under load: {args.connections} keep-alive connections from a separate process, {open_positions} open positions",
         ["endpoint", "server", "items", "requests/s", "p50 ms", "p99 ms", "non-200", "server CPU", "load CPU"],
         rows,
-        f"python bench/api.py --seconds {args.seconds:g} --connections {args.connections} --processes {args.processes}",
+        f"python bench/api.py --seconds {args.seconds:g} --connections {args.connections} --servers {args.servers}",
     )
     best = max((float(r[3].replace(",", "")) for r in rows if r[0] == "positions list"), default=0)
+    print(f"a mark stored just before a request shows in its positions list: {'; '.join(fresh)}")
     print(f"target: 1,000 requests/s for the positions list: best {best:,.0f}/s; server and load CPU are shares of one core")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def cpu_seconds_of_tree(processes: list[subprocess.Popen]) -> float:
+    """User + system CPU of these processes and their children (uvicorn's workers), so far."""
+    total, pids = 0.0, [p.pid for p in processes]
+    while pids:
+        pid = pids.pop()
+        try:
+            total += cpu_seconds(pid)
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pids += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
