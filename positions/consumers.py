@@ -7,6 +7,7 @@ import logging
 import time
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.utils import timezone
 
 from trades.db import db_sync_to_async
@@ -24,6 +25,15 @@ class PositionsConsumer(AsyncJsonWebsocketConsumer):
     stale = False
     health: list[dict] | None = None
     health_read_at = 0.0
+
+    async def dispatch(self, message):
+        """Channels' own dispatch closes the database connection before every message (a new one for
+        every board, with CONN_MAX_AGE=0: most of a board's cost). The board's reads keep their
+        connection, which `db_sync_to_async` drops when it is broken."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         user = self.scope.get("user")

@@ -92,3 +92,24 @@ async def test_a_new_mark_sends_a_fresh_board():
     (row,) = (await socket.receive_json_from(timeout=5))["board"]["positions"]
     assert (row["mark"], row["pnl"]) == ("104.5", "4.5")
     await socket.disconnect()
+
+
+async def test_boards_after_changes_keep_one_database_connection():
+    """Channels closes the connection before every message by default: with CONN_MAX_AGE=0 each
+    board would then open a new one."""
+    from django.db.backends.signals import connection_created
+
+    account = await setup_account()
+    socket = await board_socket(await operator())
+    await socket.connect()
+    await socket.receive_json_from()
+    opened = []
+    connection_created.connect(opened.append, weak=False, dispatch_uid="test.opened")
+    try:
+        for n in range(2, 5):
+            await sync_to_async(ingest_trades)(account, [binance_trade(n, amount="1", price="100", timestamp=T0 + n)])
+            assert sizes(await socket.receive_json_from(timeout=5)) == {"BTC/USDT": str(n)}
+    finally:
+        connection_created.disconnect(dispatch_uid="test.opened")
+    assert opened == []
+    await socket.disconnect()
