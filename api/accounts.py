@@ -31,9 +31,9 @@ class AccountOut(Schema):
 
 @router.get("/accounts", response=list[AccountOut], summary="List exchange accounts")
 def list_accounts(request):
-    return ExchangeAccount.objects.order_by("name")
+    return ExchangeAccount.objects.without_credentials().order_by("name")
 
 
 @router.get("/accounts/{account_id}", response=AccountOut, summary="One exchange account")
 def get_account(request, account_id: Path[Id]):
-    return get_object_or_404(ExchangeAccount, pk=account_id)
+    return get_object_or_404(ExchangeAccount.objects.without_credentials(), pk=account_id)

@@ -13,6 +13,13 @@ def canonical_symbol(market_symbol: str) -> str:
     return market_symbol.split(":", 1)[0]
 
 
+class ExchangeAccountQuerySet(models.QuerySet):
+    def without_credentials(self):
+        """Accounts as shown (names, settings, health), without loading the API key and secret, each
+        of which would be decrypted for nothing."""
+        return self.defer(*ExchangeAccount.CREDENTIAL_FIELDS)
+
+
 class ExchangeAccount(models.Model):
     """One set of API credentials on one exchange and market type."""
 
@@ -36,6 +43,10 @@ class ExchangeAccount(models.Model):
     symbols = models.JSONField(default=list, blank=True, help_text="Symbols to track, e.g. [\"BTC/USDT\"].")
     backfill_since = models.DateTimeField(null=True, blank=True, help_text="Where a first sync starts.")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    CREDENTIAL_FIELDS = ("api_key", "api_secret")
+
+    objects = ExchangeAccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -81,7 +81,7 @@ class PositionFilters(Schema):
     bot_instance: Id | None = Field(None, description="Bot instance id.")
 
     def queryset(self):
-        positions = Position.objects.select_related("exchange")
+        positions = Position.objects.with_account()
         if self.status != "all":
             positions = positions.filter(is_open=self.status == "open")
         if self.account is not None:
@@ -202,7 +202,7 @@ async def net_positions(request, symbol: Symbol | None = None):
     auth=TokenAuth("positions.view_position", "trades.view_trade"),
 )
 def get_position(request, position_id: Path[Id]):
-    position = get_object_or_404(Position.objects.select_related("exchange"), pk=position_id)
+    position = get_object_or_404(Position.objects.with_account(), pk=position_id)
     return {**_position_row(position, latest_marks([position.exchange_id])), "trades": list(position_trades(position))}
 
 

@@ -51,7 +51,7 @@ def board_snapshot(now: datetime | None = None, health: list[dict] | None = None
     """`health`: the rows of `health_rows` when the caller has them fresh enough."""
     now = now or timezone.now()
     positions = list(
-        Position.objects.filter(is_open=True).select_related("exchange", "bot_instance").order_by("exchange__name", "symbol", "bot_instance__name")
+        Position.objects.filter(is_open=True).with_account().select_related("bot_instance").order_by("exchange__name", "symbol", "bot_instance__name")
     )
     marks = latest_marks()
     rows = []

@@ -4,12 +4,21 @@ from django.db.models import Q
 from exchanges.models import DECIMAL, BotInstance, ExchangeAccount
 
 
+class PositionQuerySet(models.QuerySet):
+    def with_account(self):
+        """Each position's account loaded in the same query, without its encrypted credentials: what
+        shows a position needs the account's name, and every credential loaded is decrypted."""
+        return self.select_related("exchange").defer(*(f"exchange__{name}" for name in ExchangeAccount.CREDENTIAL_FIELDS))
+
+
 class Position(models.Model):
     """What positions.fold computed for one (account, bot instance, symbol), stored as it returned it.
 
     Open while `p1` is away from zero; closed positions stay as history. Its trades are those of the
     same account, bot instance and symbol from `first_trade_id` to `last_trade_id` in fold order.
     """
+
+    objects = PositionQuerySet.as_manager()
 
     class Side(models.TextChoices):
         LONG = "long"

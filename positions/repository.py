@@ -45,13 +45,13 @@ class PositionRepository:
         return position
 
     async def get_open_positions(self) -> list[Position]:
-        return [p async for p in Position.objects.filter(is_open=True).select_related("exchange").order_by("exchange__name", "symbol")]
+        return [p async for p in Position.objects.filter(is_open=True).with_account().order_by("exchange__name", "symbol")]
 
     async def calculate_net_position(self, symbol: str) -> NetPosition:
         """Net base amount of a canonical symbol across accounts (spot and perpetual alike), each
         account's share, and the combined break-even price."""
         positions = [
-            p async for p in Position.objects.filter(symbol=symbol, is_open=True).select_related("exchange").order_by("exchange__name")
+            p async for p in Position.objects.filter(symbol=symbol, is_open=True).with_account().order_by("exchange__name")
         ]
         shares: dict[str, Decimal] = {}
         for position in positions:

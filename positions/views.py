@@ -25,7 +25,7 @@ def board(request):
 
 @login_required
 def position_detail(request, pk: int):
-    position = get_object_or_404(Position.objects.select_related("exchange", "bot_instance"), pk=pk)
+    position = get_object_or_404(Position.objects.with_account().select_related("bot_instance"), pk=pk)
     history = position_history(position)
     mark = mark_of(position, latest_marks([position.exchange_id]))
     pnl = pnl_at_mark(position, mark)

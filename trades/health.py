@@ -63,7 +63,7 @@ def _lag(now: datetime, then: datetime | None) -> float | None:
 
 
 def sync_health(*, now: datetime, account_id: int | None = None) -> list[AccountHealth]:
-    accounts = ExchangeAccount.objects.order_by("name")
+    accounts = ExchangeAccount.objects.without_credentials().order_by("name")
     if account_id is not None:
         accounts = accounts.filter(pk=account_id)
     streams = {h.account_id: h for h in StreamHealth.objects.filter(account__in=accounts)}
