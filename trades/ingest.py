@@ -331,9 +331,10 @@ def _store(account: ExchangeAccount, storable: list[list], rejected: list[Reject
         conflicts = conflicting_duplicates(account, [Trade(*values) for values in inserted.unchecked])
         for trade, reason in conflicts:
             logger.error("ALARM %s %s: %s", account.name, trade.exchange_trade_id, reason)
-        RejectedTrade.objects.bulk_create(
-            RejectedTrade(exchange=account, exchange_trade_id=t.exchange_trade_id, reason=reason, raw=t.raw) for t, reason in conflicts
-        )
+        if conflicts:
+            RejectedTrade.objects.bulk_create(
+                RejectedTrade(exchange=account, exchange_trade_id=t.exchange_trade_id, reason=reason, raw=t.raw) for t, reason in conflicts
+            )
         if new and fold:
             try:
                 trades_inserted.send(sender=Trade, trades=new)
