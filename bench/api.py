@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PROJECT_DIR, print_table  # noqa: E402
+from bench.common import PROJECT_DIR, cpu_seconds_of_tree, print_table  # noqa: E402
 from tracker_project import web_server  # noqa: E402
 
 ENDPOINTS = {
@@ -263,7 +263,7 @@ def main() -> None:
                 marks = threading.Thread(target=change_marks_every, args=(args.mark_every, stop_marks))
                 if "marks changing" in name:
                     marks.start()
-                cpu_before = cpu_seconds_of_tree(servers)
+                cpu_before = cpu_seconds_of_tree([s.pid for s in servers])
                 try:
                     loader = subprocess.run(
                         [sys.executable, __file__, "--role", "load", "--port", str(port), "--path", path, "--token", token,
@@ -274,7 +274,7 @@ def main() -> None:
                     stop_marks.set()
                     if marks.is_alive():
                         marks.join()
-                server_cpu = cpu_seconds_of_tree(servers) - cpu_before
+                server_cpu = cpu_seconds_of_tree([s.pid for s in servers]) - cpu_before
                 result = json.loads(loader.stdout)
                 elapsed = args.seconds + args.warmup
                 errors = sum(n for status, n in result["statuses"].items() if int(status) != 200)
@@ -311,26 +311,6 @@ def main() -> None:
     print(f"a mark stored just before a request shows in its positions list: {'; '.join(fresh)}")
     print(f"target: 1,000 requests/s for the positions list: best {best:,.0f}/s; server and load CPU are shares of one core")
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-
-
-def cpu_seconds_of_tree(processes: list[subprocess.Popen]) -> float:
-    """User + system CPU of these processes and their children (uvicorn's workers), so far."""
-    total, pids = 0.0, [p.pid for p in processes]
-    while pids:
-        pid = pids.pop()
-        try:
-            total += cpu_seconds(pid)
-            for task in Path(f"/proc/{pid}/task").iterdir():
-                pids += [int(child) for child in (task / "children").read_text().split()]
-        except FileNotFoundError:
-            continue
-    return total
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux /proc), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

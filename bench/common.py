@@ -49,3 +49,37 @@ def print_table(title: str, headers: list[str], rows: list[list], command: str) 
     for row in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
     print(f"\nreproduce: {command}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_of_tree(pids: list[int]) -> float:
+    """User + system CPU of these processes and their children (uvicorn's workers), so far."""
+    total, pids = 0.0, list(pids)
+    while pids:
+        pid = pids.pop()
+        try:
+            total += cpu_seconds(pid)
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pids += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def cpu_seconds_of_command(name: str) -> float:
+    """User + system CPU so far of every process whose command is `name` (`postgres`: the server and
+    all its backends, those of this machine's other users included)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    total += cpu_seconds(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return total

@@ -3,10 +3,10 @@
     python bench/latency.py [--rates 100,1000] [--seconds 60]
 
 Four processes, as in a deployment: the exchange simulator (Binance spot, BTC/USDT), the tracker
-(`manage.py track`: the WebSocket stream and the periodic REST passes), daphne serving the operator
-page's WebSocket (`/ws/positions/`, logged in with a session cookie), and this one, which tells the
+(`manage.py track`: the WebSocket stream and the periodic REST passes), the README's web server
+(uvicorn, tracker_project/web_server.py) serving the operator page's WebSocket (`/ws/positions/`, logged in with a session cookie), and this one, which tells the
 simulator to execute trades at each rate for `--seconds` and listens on the page's WebSocket.
-The tracker and daphne share a Redis channel layer (its own database number, so no other process's
+The tracker and the web server share a Redis channel layer (its own database number, so no other process's
 channel layer hears it).
 
 Each trade is a buy of a random size, so the position's size after trade n is the sum of the first
@@ -38,7 +38,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PROJECT_DIR, print_table  # noqa: E402
+from bench.common import PROJECT_DIR, cpu_seconds, cpu_seconds_of_command, cpu_seconds_of_tree, print_table  # noqa: E402
+from tracker_project import web_server  # noqa: E402
 
 ACCOUNT, SYMBOL = "binance_spot", "BTC/USDT"
 SIM_CONFIG = {"seed": 11, "accounts": [{"name": ACCOUNT, "protocol": "binance", "markets": [SYMBOL]}]}
@@ -240,9 +241,19 @@ async def call(url: str, method: str = "GET", body=None):
             return await response.json()
 
 
-async def measure(sim_url: str, page: Page, rate: float, seconds: float, count_stored, drain_limit: float) -> dict:
+def cpu_now(processes: dict[str, subprocess.Popen]) -> dict[str, float]:
+    """CPU seconds so far of each process of the run, of PostgreSQL and Redis, and of this one."""
+    now = {name: cpu_seconds_of_tree([process.pid]) for name, process in processes.items()}
+    now["postgres"] = cpu_seconds_of_command("postgres")
+    now["redis"] = cpu_seconds_of_command("redis-server")
+    now["bench"] = cpu_seconds(os.getpid())
+    return now
+
+
+async def measure(sim_url: str, page: Page, rate: float, seconds: float, count_stored, drain_limit: float, processes: dict) -> dict:
     """Execute trades at `rate` for `seconds`; wait until the page shows them all (or `drain_limit`)."""
     before = (await call(f"{sim_url}/_bench/run"))["executed"]
+    cpu_before, clock_before = cpu_now(processes), time.monotonic()
     await call(f"{sim_url}/_bench/run", "POST", {"rate": rate, "seconds": seconds})
     started = time.monotonic()
     while (await call(f"{sim_url}/_bench/run"))["running"]:
@@ -255,7 +266,9 @@ async def measure(sim_url: str, page: Page, rate: float, seconds: float, count_s
     while page.size() < target and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
     drained = time.monotonic() - started - driven
-    return {"rate": rate, "first": before, "last": executed, "driven": driven, "drained": drained, "stored": await count_stored()}
+    cpu_after, elapsed = cpu_now(processes), time.monotonic() - clock_before
+    cpu = {name: (cpu_after[name] - cpu_before[name]) / elapsed for name in cpu_after}
+    return {"rate": rate, "first": before, "last": executed, "driven": driven, "drained": drained, "stored": await count_stored(), "cpu": cpu}
 
 
 def latencies(record: dict, commits: dict[str, float], boards: list[tuple[float, int]], first: int, last: int):
@@ -326,14 +339,12 @@ def main() -> None:
     try:
         processes["simulator"] = start([sys.executable, __file__, "--role", "simulator", "--port", str(sim_port)], env, workdir / "simulator.log")
         wait_listening(sim_port, processes["simulator"], workdir / "simulator.log")
-        processes["daphne"] = start(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(web_port), "tracker_project.asgi:application"], env, workdir / "daphne.log"
-        )
-        wait_listening(web_port, processes["daphne"], workdir / "daphne.log")
+        processes["web"] = start(web_server.command("127.0.0.1", web_port, access_log=False), env, workdir / "web.log")
+        wait_listening(web_port, processes["web"], workdir / "web.log")
         processes["tracker"] = start([sys.executable, __file__, "--role", "tracker", "--out", str(commits_file)], env, workdir / "tracker.log")
-        results = asyncio.run(drive_rates(args, sim_url, f"ws://127.0.0.1:{web_port}/ws/positions/", session))
+        results = asyncio.run(drive_rates(args, sim_url, f"ws://127.0.0.1:{web_port}/ws/positions/", session, processes))
     finally:
-        for name in ("tracker", "daphne", "simulator"):
+        for name in ("tracker", "web", "simulator"):
             process = processes.get(name)
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -346,7 +357,7 @@ def main() -> None:
     report(args, results, tracked["commits"], tracked["received"], workdir)
 
 
-async def drive_rates(args, sim_url: str, page_url: str, session: str):
+async def drive_rates(args, sim_url: str, page_url: str, session: str, processes: dict):
     from asgiref.sync import sync_to_async
 
     from trades.models import Trade
@@ -362,11 +373,11 @@ async def drive_rates(args, sim_url: str, page_url: str, session: str):
             raise RuntimeError("no trade reached the page in 120 s: is the tracker's stream up?")
         await call(f"{sim_url}/_bench/run", "POST", {"rate": 20, "seconds": 1})
         await asyncio.sleep(3)
-    warmup = await measure(sim_url, page, 20, 1, count_stored, 60)
+    warmup = await measure(sim_url, page, 20, 1, count_stored, 60, processes)
     runs = []
     for rate in [float(r) for r in args.rates.split(",")]:
         print(f"{rate:,.0f} trades/s for {args.seconds:.0f} s ...", file=sys.stderr)
-        runs.append(await measure(sim_url, page, rate, args.seconds, count_stored, args.drain))
+        runs.append(await measure(sim_url, page, rate, args.seconds, count_stored, args.drain, processes))
         await asyncio.sleep(2)
     record = await call(f"{sim_url}/_bench/record")
     page_task.cancel()
@@ -387,7 +398,7 @@ def report(args, results: dict, commits: dict[str, float], received: dict[str, f
         row += [f"{run['drained']:.1f}", str(missing), f"{boards_in_run:,}"]
         table.append(row)
     print_table(
-        "push -> commit and push -> page, ms (tracker: manage.py track; page: daphne, Redis channel layer)",
+        "push -> commit and push -> page, ms (tracker: manage.py track; page: uvicorn, Redis channel layer)",
         ["rate", "trades", "executed", "commit p50", "p99", "max", "page p50", "p99", "max", "drain s", "missing", "boards"],
         table,
         f"python bench/latency.py --rates {args.rates} --seconds {args.seconds:.0f}",
@@ -403,6 +414,13 @@ def report(args, results: dict, commits: dict[str, float], received: dict[str, f
                 f"at {run['rate']:,.0f}/s: push -> the stream hands over p50 {percentile(handed, 0.5):.1f} p99 {percentile(handed, 0.99):.1f} ms; "
                 f"hand-over -> commit p50 {percentile(stored, 0.5):.1f} p99 {percentile(stored, 0.99):.1f} ms ({len(ids):,} trades the stream brought)"
             )
+    names = list(results["runs"][0]["cpu"])
+    print_table(
+        "CPU while each rate ran and drained, in shares of one core (the machine has two; PostgreSQL: all its processes)",
+        ["rate", *names, "total"],
+        [[f"{run['rate']:,.0f}/s", *(f"{run['cpu'][n]:.0%}" for n in names), f"{sum(run['cpu'].values()):.0%}"] for run in results["runs"]],
+        f"python bench/latency.py --rates {args.rates} --seconds {args.seconds:.0f}",
+    )
     first = results["runs"][0]
     to_commit, to_page, _ = latencies(record, commits, boards, first["first"], first["last"])
     if to_commit and to_page:
