@@ -1,21 +1,25 @@
 """Latency from the exchange's push to the committed position and to the operator's page.
 
-    python bench/latency.py [--rates 100,1000] [--seconds 60]
+    python bench/latency.py [--rates 100,1000] [--seconds 60] [--deployments distributed,track]
 
-Four processes, as in a deployment: the exchange simulator (Binance spot, BTC/USDT), the tracker
-(`manage.py track`: the WebSocket stream and the periodic REST passes), the README's web server
-(uvicorn, tracker_project/web_server.py) serving the operator page's WebSocket (`/ws/positions/`, logged in with a session cookie), and this one, which tells the
-simulator to execute trades at each rate for `--seconds` and listens on the page's WebSocket.
-The tracker and the web server share a Redis channel layer (its own database number, so no other process's
-channel layer hears it).
+Each deployment of the README in turn, on an empty database, as separate processes: the exchange
+simulator (Binance spot, BTC/USDT); the tracker, which is either `manage.py track` (one process: the
+WebSocket stream, the periodic REST passes every SYNC_INTERVAL_SECONDS and the mark refresh) or the
+distributed deployment (`manage.py runworker exchange-streams` holding the stream, Celery beat and a
+Celery worker running the periodic REST passes and mark refreshes); the README's web server
+(uvicorn, tracker_project/web_server.py) serving the operator page's WebSocket (`/ws/positions/`,
+logged in with a session cookie); and this one, which tells the simulator to execute trades at each
+rate for `--seconds` and listens on the page's WebSocket. They share a Redis (database 13, which
+nothing else uses) as channel layer and broker.
 
 Each trade is a buy of a random size, so the position's size after trade n is the sum of the first
 n sizes: the size a board message shows says which trades it includes. Three clocks of this
 machine are compared:
 - push: the simulator's `send_str` of the trade's `executionReport` returned (recorded in the
   simulator process by wrapping its WebSocket writer, here in the benchmark);
-- commit: the tracker's transaction that stored and folded the trade committed (a `trades_inserted`
-  receiver registered first in the tracker process adds a `transaction.on_commit` hook);
+- commit: the stream's transaction that stored and folded the trade committed (a `trades_inserted`
+  receiver registered first in the process holding the stream adds a `transaction.on_commit` hook;
+  a trade that a REST pass stored first has no such time and counts as missing);
 - page: the first board message on the page's WebSocket whose size includes the trade arrived.
 """
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import random
@@ -143,8 +148,9 @@ def serve_simulator(port: int) -> None:
 # --- the tracker process --------------------------------------------------------------------------
 
 
-def serve_tracker(out: str) -> None:
-    """`manage.py track`, with the commit time of every stored trade recorded."""
+def serve_tracker(out: str, command: str) -> None:
+    """`manage.py track` or `manage.py runworker exchange-streams` (the distributed deployment's
+    streams), with the commit time of every trade it stored recorded."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker_project.settings")
     import django
 
@@ -182,8 +188,15 @@ def serve_tracker(out: str) -> None:
     trades_inserted.disconnect(dispatch_uid="positions.fold_inserted_trades")
     trades_inserted.connect(on_inserted, dispatch_uid="bench.latency")
     trades_inserted.connect(fold_inserted_trades, dispatch_uid="positions.fold_inserted_trades")
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt  # runworker has no SIGTERM handler of its own: end it as Ctrl-C would
+
     try:
-        call_command("track")
+        if command == "track":
+            call_command("track")
+        else:
+            signal.signal(signal.SIGTERM, interrupt)
+            call_command("runworker", "exchange-streams")
     finally:
         Path(out).write_text(json.dumps({"commits": commits, "received": received}))
 
@@ -292,45 +305,68 @@ def latencies(record: dict, commits: dict[str, float], boards: list[tuple[float,
     return to_commit, to_page, missing
 
 
+DEPLOYMENTS = {
+    # name: (the tracker's command, run in the bench's tracker role; Celery beat and a worker beside it)
+    "track": ("track", False),
+    "distributed": ("runworker", True),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rates", default="100,1000", help="trades per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--drain", type=float, default=120, help="how long to wait for a rate's backlog")
+    parser.add_argument("--deployments", default="distributed,track", help=f"comma-separated: {', '.join(DEPLOYMENTS)}")
     parser.add_argument("--role", choices=["simulator", "tracker"], help=argparse.SUPPRESS)
+    parser.add_argument("--command", choices=["track", "runworker"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role == "simulator":
         return serve_simulator(args.port)
     if args.role == "tracker":
-        return serve_tracker(args.out)
+        return serve_tracker(args.out, args.command)
 
     from bench.common import setup_django
 
     setup_django(DATABASE)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    measured = {}
+    for deployment in args.deployments.split(","):
+        print(f"{deployment}:", file=sys.stderr)
+        measured[deployment] = run_deployment(deployment, args, workdir / deployment)
+    report(args, measured, workdir)
+
+
+def run_deployment(deployment: str, args, workdir: Path) -> dict:
+    """One deployment on an empty database and Redis: its processes started, the rates driven, stopped."""
     from django.contrib.auth import get_user_model
+    from django.core.management import call_command
     from django.test import Client
+    import redis
 
     from exchanges.simulator.config import parse_config
     from exchanges.simulator.register import register_accounts
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    command, celery = DEPLOYMENTS[deployment]
+    workdir.mkdir(parents=True)
+    call_command("flush", interactive=False, verbosity=0)
+    redis.Redis.from_url(REDIS_URL).flushdb()
     sim_port, web_port = free_port(), free_port()
     sim_url = f"http://127.0.0.1:{sim_port}"
     register_accounts(parse_config(SIM_CONFIG).accounts, sim_url)
-    operator = get_user_model().objects.create_user("operator", is_staff=True)
+    if celery:
+        call_command("beat_schedule", stdout=io.StringIO())
     client = Client()
-    client.force_login(operator)
+    client.force_login(get_user_model().objects.create_user("operator", is_staff=True))
     session = client.cookies["sessionid"].value
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
 
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tracker_project.settings",
         "REDIS_URL": REDIS_URL,
+        "CELERY_BROKER_URL": REDIS_URL,
         "LOG_LEVEL": "WARNING",
         "SYNC_BACKFILL_DAYS": "1",
     }
@@ -341,12 +377,16 @@ def main() -> None:
         wait_listening(sim_port, processes["simulator"], workdir / "simulator.log")
         processes["web"] = start(web_server.command("127.0.0.1", web_port, access_log=False), env, workdir / "web.log")
         wait_listening(web_port, processes["web"], workdir / "web.log")
-        processes["tracker"] = start([sys.executable, __file__, "--role", "tracker", "--out", str(commits_file)], env, workdir / "tracker.log")
+        role = "tracker" if command == "track" else "streams"
+        processes[role] = start([sys.executable, __file__, "--role", "tracker", "--command", command, "--out", str(commits_file)], env, workdir / f"{role}.log")
+        if celery:
+            celery_command = ["nice", "-n", "10", sys.executable, "-m", "celery", "-A", "tracker_project"]
+            processes["beat"] = start([*celery_command, "beat", "--loglevel", "WARNING", "--schedule", str(workdir / "beat-schedule")], env, workdir / "beat.log")
+            processes["worker"] = start([*celery_command, "worker", "--pool", "solo", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"], env, workdir / "worker.log")
         results = asyncio.run(drive_rates(args, sim_url, f"ws://127.0.0.1:{web_port}/ws/positions/", session, processes))
     finally:
-        for name in ("tracker", "web", "simulator"):
-            process = processes.get(name)
-            if process is not None and process.poll() is None:
+        for name, process in reversed(processes.items()):
+            if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 try:
                     process.wait(timeout=30)
@@ -354,7 +394,7 @@ def main() -> None:
                     process.kill()
     tracked = json.loads(commits_file.read_text())
     (workdir / "record.json").write_text(json.dumps(results))
-    report(args, results, tracked["commits"], tracked["received"], workdir)
+    return {**results, "commits": tracked["commits"], "received": tracked["received"]}
 
 
 async def drive_rates(args, sim_url: str, page_url: str, session: str, processes: dict):
@@ -384,47 +424,54 @@ async def drive_rates(args, sim_url: str, page_url: str, session: str, processes
     return {"warmup": warmup, "runs": runs, "record": record, "boards": page.boards}
 
 
-def report(args, results: dict, commits: dict[str, float], received: dict[str, float], workdir: Path) -> None:
-    record, boards = results["record"], results["boards"]
-    table = []
-    for run in results["runs"]:
-        to_commit, to_page, missing = latencies(record, commits, boards, run["first"], run["last"])
-        trades = run["last"] - run["first"]
-        until = record["executed"][run["last"]][2] if run["last"] < len(record["executed"]) else float("inf")
-        boards_in_run = sum(1 for at, _ in boards if record["executed"][run["first"]][2] <= at < until)
-        row = [f"{run['rate']:,.0f}/s", f"{trades:,}", f"{trades / run['driven']:,.0f}/s"]
-        for values in (to_commit, to_page):
-            row += [f"{percentile(values, 0.5):.1f}", f"{percentile(values, 0.99):.1f}", f"{max(values):.1f}"] if values else ["-", "-", "-"]
-        row += [f"{run['drained']:.1f}", str(missing), f"{boards_in_run:,}"]
-        table.append(row)
+def report(args, measured: dict[str, dict], workdir: Path) -> None:
+    command = f"python bench/latency.py --rates {args.rates} --seconds {args.seconds:.0f} --deployments {args.deployments}"
+    table, splits, targets = [], [], []
+    for deployment, results in measured.items():
+        record, boards, commits, received = results["record"], results["boards"], results["commits"], results["received"]
+        for run in results["runs"]:
+            to_commit, to_page, missing = latencies(record, commits, boards, run["first"], run["last"])
+            trades = run["last"] - run["first"]
+            until = record["executed"][run["last"]][2] if run["last"] < len(record["executed"]) else float("inf")
+            boards_in_run = sum(1 for at, _ in boards if record["executed"][run["first"]][2] <= at < until)
+            row = [deployment, f"{run['rate']:,.0f}/s", f"{trades:,}", f"{trades / run['driven']:,.0f}/s"]
+            for values in (to_commit, to_page):
+                row += [f"{percentile(values, 0.5):.1f}", f"{percentile(values, 0.99):.1f}", f"{max(values):.1f}"] if values else ["-", "-", "-"]
+            row += [f"{run['drained']:.1f}", str(missing), f"{boards_in_run:,}"]
+            table.append(row)
+            if run is results["runs"][0] and to_commit and to_page:
+                targets.append(f"{deployment} {percentile(to_commit, 0.99):.1f} to commit, {percentile(to_page, 0.99):.1f} to the page")
+            pushes = record["pushes"]
+            ids = [trade_id for trade_id, _, _ in record["executed"][run["first"] : run["last"]]]
+            ids = [i for i in ids if i in pushes and i in received and i in commits]
+            if ids:
+                handed = [(received[i] - pushes[i]) * 1000 for i in ids]
+                stored = [(commits[i] - received[i]) * 1000 for i in ids]
+                splits.append(
+                    f"{deployment} at {run['rate']:,.0f}/s: push -> the stream hands over p50 {percentile(handed, 0.5):.1f} p99 {percentile(handed, 0.99):.1f} ms; "
+                    f"hand-over -> commit p50 {percentile(stored, 0.5):.1f} p99 {percentile(stored, 0.99):.1f} ms ({len(ids):,} trades the stream brought)"
+                )
     print_table(
-        "push -> commit and push -> page, ms (tracker: manage.py track; page: uvicorn, Redis channel layer)",
-        ["rate", "trades", "executed", "commit p50", "p99", "max", "page p50", "p99", "max", "drain s", "missing", "boards"],
+        "push -> commit and push -> page, ms (track: one process; distributed: the streams worker, Celery beat and worker; page: uvicorn, Redis channel layer)",
+        ["deployment", "rate", "trades", "executed", "commit p50", "p99", "max", "page p50", "p99", "max", "drain s", "missing", "boards"],
         table,
-        f"python bench/latency.py --rates {args.rates} --seconds {args.seconds:.0f}",
+        command,
     )
-    for run in results["runs"]:
-        pushes = record["pushes"]
-        ids = [trade_id for trade_id, _, _ in record["executed"][run["first"] : run["last"]]]
-        ids = [i for i in ids if i in pushes and i in received and i in commits]
-        if ids:
-            handed = [(received[i] - pushes[i]) * 1000 for i in ids]
-            stored = [(commits[i] - received[i]) * 1000 for i in ids]
-            print(
-                f"at {run['rate']:,.0f}/s: push -> the stream hands over p50 {percentile(handed, 0.5):.1f} p99 {percentile(handed, 0.99):.1f} ms; "
-                f"hand-over -> commit p50 {percentile(stored, 0.5):.1f} p99 {percentile(stored, 0.99):.1f} ms ({len(ids):,} trades the stream brought)"
-            )
-    names = list(results["runs"][0]["cpu"])
+    print("\n".join(splits))
+    names = list(dict.fromkeys(name for results in measured.values() for run in results["runs"] for name in run["cpu"]))
     print_table(
         "CPU while each rate ran and drained, in shares of one core (the machine has two; PostgreSQL: all its processes)",
-        ["rate", *names, "total"],
-        [[f"{run['rate']:,.0f}/s", *(f"{run['cpu'][n]:.0%}" for n in names), f"{sum(run['cpu'].values()):.0%}"] for run in results["runs"]],
-        f"python bench/latency.py --rates {args.rates} --seconds {args.seconds:.0f}",
+        ["deployment", "rate", *names, "total"],
+        [
+            [deployment, f"{run['rate']:,.0f}/s", *(f"{run['cpu'][n]:.0%}" if n in run["cpu"] else "-" for n in names), f"{sum(run['cpu'].values()):.0%}"]
+            for deployment, results in measured.items()
+            for run in results["runs"]
+        ],
+        command,
     )
-    first = results["runs"][0]
-    to_commit, to_page, _ = latencies(record, commits, boards, first["first"], first["last"])
-    if to_commit and to_page:
-        print(f"target at {first['rate']:,.0f}/s: p99 < 10 ms to commit ({percentile(to_commit, 0.99):.1f}), < 20 ms to the page ({percentile(to_page, 0.99):.1f})")
+    rate = args.rates.split(",")[0]
+    print(f"target at {rate}/s: p99 < 10 ms to commit, < 20 ms to the page: " + "; ".join(targets))
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"logs: {workdir}")
 
 
