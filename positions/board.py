@@ -6,16 +6,19 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
+from typing import NamedTuple
 
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from api.types import decimal_string
+from exchanges.models import BotInstance, ExchangeAccount
 from trades.health import sync_health
 
-from .fold import AVG_PRICE_PLACES, EXACT
-from .models import Position
-from .selectors import latest_marks, mark_of, pnl_at_mark
+from .fold import AVG_PRICE_PLACES, EXACT, pnl_at_price
+from .models import MarkPrice, Position
 
 
 def number(value: Decimal | None) -> str:
@@ -43,39 +46,88 @@ def tone(value: Decimal | None) -> str:
     return "" if value is None else "gain" if value > 0 else "loss" if value < 0 else ""
 
 
-def book_key(position: Position) -> str:
+class OpenPosition(NamedTuple):
+    """What the board shows of an open position, with its account's and bot's names and its mark."""
+
+    id: int
+    exchange_id: int
+    bot_instance_id: int | None
+    symbol: str
+    side: str
+    size: Decimal
+    avg_price: Decimal | None
+    p1: Decimal
+    p2: Decimal
+    p2_fee: Decimal
+    last_update_time: datetime
+    account: str
+    bot: str | None
+    mark_price: Decimal | None
+    marked_at: datetime | None
+
+    @property
+    def pnl(self) -> Decimal | None:
+        return None if self.mark_price is None else pnl_at_price(self.p1, self.p2, self.mark_price)
+
+
+# One statement and no ORM: a live page reads this after every trade, and compiling the ORM's two
+# queries (positions with their account and bot, then the latest marks) cost more than running them.
+# The mark is the newest per (account, symbol), as `selectors.latest_marks` picks it.
+_OPEN_POSITIONS = f"""
+SELECT p.id, p.exchange_id, p.bot_instance_id, p.symbol, p.side, p.size, p.avg_price, p.p1, p.p2, p.p2_fee,
+       p.last_update_time, a.name, b.name, m.price, m.fetched_at
+FROM {Position._meta.db_table} p
+JOIN {ExchangeAccount._meta.db_table} a ON a.id = p.exchange_id
+LEFT JOIN {BotInstance._meta.db_table} b ON b.id = p.bot_instance_id
+LEFT JOIN LATERAL (
+    SELECT price, fetched_at FROM {MarkPrice._meta.db_table}
+    WHERE account_id = p.exchange_id AND symbol = p.symbol
+    ORDER BY fetched_at DESC, id DESC LIMIT 1
+) m ON true
+WHERE p.is_open
+ORDER BY a.name, p.symbol, b.name
+"""
+
+
+def open_positions() -> list[OpenPosition]:
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_POSITIONS)
+        return [OpenPosition(*row) for row in cursor.fetchall()]
+
+
+@lru_cache(maxsize=4096)
+def detail_url(position_id: int) -> str:
+    return reverse("positions:detail", args=[position_id])
+
+
+def book_key(position: OpenPosition) -> str:
     return f"{position.exchange_id}:{position.bot_instance_id or ''}:{position.symbol}"
 
 
 def board_snapshot(now: datetime | None = None, health: list[dict] | None = None) -> dict:
     """`health`: the rows of `health_rows` when the caller has them fresh enough."""
     now = now or timezone.now()
-    positions = list(
-        Position.objects.filter(is_open=True).with_account().select_related("bot_instance").order_by("exchange__name", "symbol", "bot_instance__name")
-    )
-    marks = latest_marks()
-    rows = []
-    by_symbol: dict[str, list[tuple[Position, Decimal | None, object]]] = defaultdict(list)
+    positions = open_positions()
+    by_symbol: dict[str, list[OpenPosition]] = defaultdict(list)
     for position in positions:
-        mark = mark_of(position, marks)
-        pnl = pnl_at_mark(position, mark)
-        by_symbol[position.symbol].append((position, pnl, mark))
-        rows.append(
-            {
-                "key": book_key(position),
-                "url": reverse("positions:detail", args=[position.pk]),
-                "account": position.exchange.name,
-                "bot": position.bot_instance.name if position.bot_instance else "",
-                "symbol": position.symbol,
-                "side": position.side,
-                "size": number(position.size),
-                "avg_price": number(position.avg_price),
-                "mark": number(mark.price if mark else None),
-                "pnl": number(pnl),
-                "tone": tone(pnl),
-                "last_trade": moment(position.last_update_time),
-            }
-        )
+        by_symbol[position.symbol].append(position)
+    rows = [
+        {
+            "key": book_key(position),
+            "url": detail_url(position.id),
+            "account": position.account,
+            "bot": position.bot or "",
+            "symbol": position.symbol,
+            "side": position.side,
+            "size": number(position.size),
+            "avg_price": number(position.avg_price),
+            "mark": number(position.mark_price),
+            "pnl": number(position.pnl),
+            "tone": tone(position.pnl),
+            "last_trade": moment(position.last_update_time),
+        }
+        for position in positions
+    ]
     return {
         "generated_at": moment(now),
         "positions": rows,
@@ -102,13 +154,13 @@ def health_rows(now: datetime) -> list[dict]:
     ]
 
 
-def _net_row(symbol: str, entries) -> dict:
-    net = sum((p.p1 for p, _, _ in entries), Decimal(0))
-    quote = sum((p.p2 + p.p2_fee for p, _, _ in entries), Decimal(0))
-    pnls = [pnl for _, pnl, _ in entries]
+def _net_row(symbol: str, positions: list[OpenPosition]) -> dict:
+    net = sum((p.p1 for p in positions), Decimal(0))
+    quote = sum((p.p2 + p.p2_fee for p in positions), Decimal(0))
+    pnls = [p.pnl for p in positions]
     pnl = sum(pnls, Decimal(0)) if None not in pnls else None
-    marks = [m for _, _, m in entries if m is not None]
-    newest = max(marks, key=lambda m: m.fetched_at, default=None)
+    marked = [p for p in positions if p.mark_price is not None]
+    newest = max(marked, key=lambda p: p.marked_at, default=None)
     avg_price = EXACT.divide(-quote, net).quantize(AVG_PRICE_PLACES, context=EXACT) if net else None
     return {
         "key": symbol,
@@ -116,8 +168,8 @@ def _net_row(symbol: str, entries) -> dict:
         "side": "long" if net > 0 else "short" if net < 0 else "none",
         "net": number(abs(net)),
         "avg_price": number(avg_price),
-        "mark": number(newest.price if newest else None),
+        "mark": number(newest.mark_price if newest else None),
         "pnl": number(pnl),
         "tone": tone(pnl),
-        "last_trade": moment(max(p.last_update_time for p, _, _ in entries)),
+        "last_trade": moment(max(p.last_update_time for p in positions)),
     }

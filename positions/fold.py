@@ -74,6 +74,11 @@ class Fill:
         return fold_order_key(self.timestamp, self.trade_id)
 
 
+def pnl_at_price(p1: Decimal, p2: Decimal, price: Decimal) -> Decimal:
+    """Profit of a position at `price`: what it holds sold there, fees in quote and base included."""
+    return p2 + p1 * price
+
+
 @dataclass
 class PositionState:
     p1: Decimal = ZERO
@@ -106,7 +111,7 @@ class PositionState:
         return None if self.is_open else self.p2
 
     def pnl_at(self, mark_price: Decimal) -> Decimal:
-        return self.p2 + self.p1 * mark_price
+        return pnl_at_price(self.p1, self.p2, mark_price)
 
     @property
     def last_order_key(self) -> tuple | None:

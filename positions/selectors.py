@@ -66,7 +66,7 @@ def pnl_at_mark(position: Position, mark: MarkPrice | None) -> Decimal | None:
     """Profit of an open position at the mark: `p2 + p1 * mark` (fees included)."""
     if mark is None or not position.is_open:
         return None
-    return position.p2 + position.p1 * mark.price
+    return fold.pnl_at_price(position.p1, position.p2, mark.price)
 
 
 @dataclass(frozen=True)

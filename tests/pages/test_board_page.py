@@ -95,3 +95,20 @@ def test_the_page_opens_its_live_socket(operator_client, db):
     html = operator_client.get("/positions/").content.decode()
 
     assert "/ws/positions/" in html
+
+
+def test_each_bot_has_its_own_row_and_they_net_together(operator_client, account):
+    from exchanges.models import BotInstance
+
+    zeta, alpha = BotInstance.objects.create(name="zeta"), BotInstance.objects.create(name="alpha")
+    ingest_trades(account, [binance_trade(1, amount="2", price="100")], bot_instance_id=zeta.pk)
+    ingest_trades(account, [binance_trade(2, side="sell", amount="0.5", price="110", timestamp=T0 + 1)], bot_instance_id=alpha.pk)
+    ingest_trades(account, [binance_trade(3, amount="1", price="90", timestamp=T0 + 2)])
+
+    html = operator_client.get("/positions/").content.decode()
+
+    keys = re.findall(r'data-key="(\d+:\d*:BTC/USDT)"', html.split('<table id="positions">', 1)[1].split("</table>", 1)[0])
+    assert keys == [f"{account.pk}:{alpha.pk}:BTC/USDT", f"{account.pk}:{zeta.pk}:BTC/USDT", f"{account.pk}::BTC/USDT"]
+    assert (row(html, "positions", keys[0])["bot"], row(html, "positions", keys[0])["side"]) == ("alpha", "short")
+    net = row(html, "nets", "BTC/USDT")
+    assert (net["side"], net["net"], net["avg_price"]) == ("long", "2.5", "94")
