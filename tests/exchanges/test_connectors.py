@@ -81,3 +81,19 @@ def test_markets_are_kept_with_exact_steps(simulated_accounts):
     assert (spot.symbol, spot.base, spot.quote, spot.contract_size) == ("BTC/USDT", "BTC", "USDT", Decimal(1))
     assert (spot.amount_step, spot.price_step) == (Decimal("0.00001"), Decimal("0.01"))
     assert (perp.symbol, perp.contract_size, perp.amount_step, perp.price_step) == ("BTC/USDT", Decimal(1), Decimal("0.001"), Decimal("0.1"))
+
+
+# Binance spot's request weights (its REST API docs) and its limit: 6,000 a minute, counted in fixed minutes.
+BINANCE_WEIGHTS = {("private", "myTrades"): 20, ("public", "exchangeInfo"): 20, ("public", "ticker/price"): 4}
+BINANCE_WEIGHT_PER_MINUTE = 6000
+
+
+@pytest.mark.parametrize("api, path", BINANCE_WEIGHTS)
+def test_the_binance_limiter_keeps_any_minute_within_the_weight_limit(api, path):
+    client = build_client(ExchangeAccount(name="a", ccxt_id="binance", market_type="spot"))
+    cost = client.api[api]["get"][path]
+    spacing_ms = client.rateLimit * max(cost.get("cost", 1), cost.get("noSymbol", 0))
+
+    most_calls_in_a_minute = 60_000 // spacing_ms + 1
+
+    assert most_calls_in_a_minute * BINANCE_WEIGHTS[(api, path)] <= BINANCE_WEIGHT_PER_MINUTE
