@@ -16,6 +16,7 @@ import ccxt.pro
 
 from .models import ExchangeAccount, Market, canonical_symbol
 from .markets import forget_markets
+from .throttle import credit_idle_time
 
 # ccxt.pro keeps an account's last `tradesLimit` trades (1,000 by default) for the next watch call;
 # a stream whose ingest waits longer than that many trades take to arrive (behind a REST pass's
@@ -107,6 +108,7 @@ def build_client(account: ExchangeAccount, **overrides) -> ccxt.pro.Exchange:
     for key, value in overrides.items():
         config[key] = {**config[key], **value} if isinstance(config.get(key), dict) and isinstance(value, dict) else value
     client = getattr(ccxt.pro, account.ccxt_id)(config)
+    credit_idle_time(client)
     if account.base_url:
         client.urls["api"] = point_urls_at(client.urls["api"], account.base_url)
     return client
