@@ -3,7 +3,7 @@
     python bench/api.py [--seconds 20] [--connections 32] [--servers uvicorn:2,daphne:1]
 
 Each server in `--servers` is run in turn: `uvicorn:N` is the README's recommended server with N
-workers (tracker_project/web_server.py, without its access log), `daphne:N`
+workers (tracker_project/web_server.py: uvicorn, a socket per worker; without its access log), `daphne:N`
 is N daphne processes sharing one listening socket (`daphne --fd`, bound by this script). The
 servers have `REDIS_URL` (database 12 of the Redis at 127.0.0.1:6379, which nothing else uses), as
 in the distributed deployment, so the positions list is served from its cache while no position

@@ -1,5 +1,5 @@
 """A real browser against the ASGI server: Playwright driving Debian's chromium, the recommended
-server (uvicorn, tracker_project/web_server.py) in a subprocess."""
+server (tracker_project/web_server.py: uvicorn) in a subprocess."""
 
 from __future__ import annotations
 
