@@ -75,3 +75,15 @@ def test_a_config_file_chooses_the_accounts(run_command, tmp_path):
 
     assert [a["name"] for a in get(base_url + "/_sim/accounts")["accounts"]] == ["solo"]
     assert get(base_url + "/_sim/trades?account=solo")["count"] == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_registered_account_backfills_from_where_its_history_begins(run_command, tmp_path):
+    config = tmp_path / "sim.json"
+    config.write_text(json.dumps({"accounts": [{"name": "solo", "protocol": "binance", "markets": ["BTC/USDT"], "history": {"trades": 50, "days": 3}}]}))
+
+    base_url = run_command("--config", str(config), "--register")
+
+    first = min(trade["timestamp"] for trade in get(base_url + "/_sim/trades?account=solo")["trades"])
+    since_ms = ExchangeAccount.objects.get(name="solo").backfill_since.timestamp() * 1000
+    assert first - 4 * 86_400_000 < since_ms <= first
