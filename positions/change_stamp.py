@@ -51,15 +51,31 @@ def bump() -> None:
         logger.warning("could not bump the positions change stamp", exc_info=True)
 
 
-async def current() -> bytes | None:
-    """The stamp now, or None when there is none to trust (nor yet any counter: this starts one)."""
-    if not enabled():
-        return None
+def _async_client() -> redis.asyncio.Redis:
     clients = _async_clients.setdefault(asyncio.get_running_loop(), {})
     client = clients.get(settings.REDIS_URL)
     if client is None:
         client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS)
         clients[settings.REDIS_URL] = client
+    return client
+
+
+async def abump() -> None:
+    """`bump` from an event loop, without holding up its thread."""
+    if not enabled():
+        return
+    try:
+        async with _async_client().pipeline(transaction=False) as pipeline:
+            await pipeline.set(KEY, _random_start(), nx=True).incr(KEY).execute()
+    except (redis.RedisError, OSError, asyncio.TimeoutError):
+        logger.warning("could not bump the positions change stamp", exc_info=True)
+
+
+async def current() -> bytes | None:
+    """The stamp now, or None when there is none to trust (nor yet any counter: this starts one)."""
+    if not enabled():
+        return None
+    client = _async_client()
     try:
         stamp = await client.get(KEY)
         if stamp is None:

@@ -16,32 +16,47 @@ POSITIONS_GROUP = "positions"
 
 
 def positions_changed(books) -> None:
+    """After a commit that changed positions: this process's position cache, the change stamp (for
+    other processes' caches) and the operator pages. On a stream's `DatabaseThread` the stamp and the
+    broadcast are handed to the stream's event loop, in that order, and the thread goes on storing
+    the next trade instead of waiting for two Redis round trips."""
     from . import change_stamp
     from .repository import invalidate_cached_positions
 
-    change_stamp.bump()
     invalidate_cached_positions(books)
+    loop = loop_of_database_thread()
+    if loop is not None:
+        told = asyncio.run_coroutine_threadsafe(_tell_async(books), loop)
+        told.add_done_callback(_warn_if_failed)
+        return
+    change_stamp.bump()
     broadcast_positions_changed(books)
+
+
+async def _tell_async(books) -> None:
+    from . import change_stamp
+
+    await change_stamp.abump()
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(POSITIONS_GROUP, _changed_message(books))
+
+
+def _changed_message(books) -> dict:
+    return {
+        "type": "positions.changed",
+        "books": [{"exchange_id": b.exchange_id, "bot_instance_id": b.bot_instance_id, "symbol": b.symbol} for b in books],
+    }
 
 
 def broadcast_positions_changed(books) -> None:
     """Tell operator pages which books changed. A page that misses this refreshes on reconnect, so a
-    channel layer that is down costs liveness, never data: log it and carry on. On a stream's
-    `DatabaseThread` the message is handed to the stream's event loop and the thread goes on storing."""
+    channel layer that is down costs liveness, never data: log it and carry on."""
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {
-        "type": "positions.changed",
-        "books": [{"exchange_id": b.exchange_id, "bot_instance_id": b.bot_instance_id, "symbol": b.symbol} for b in books],
-    }
-    loop = loop_of_database_thread()
-    if loop is not None:
-        sent = asyncio.run_coroutine_threadsafe(layer.group_send(POSITIONS_GROUP, message), loop)
-        sent.add_done_callback(_warn_if_failed)
-        return
     try:
-        async_to_sync(layer.group_send)(POSITIONS_GROUP, message)
+        async_to_sync(layer.group_send)(POSITIONS_GROUP, _changed_message(books))
     except Exception:
         logger.warning("could not broadcast position changes", exc_info=True)
 

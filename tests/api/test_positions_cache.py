@@ -113,3 +113,29 @@ def test_with_redis_unreachable_answers_are_read_afresh(api, settings, position)
     Position.objects.filter(pk=position.pk).update(p1=Decimal("3"), size=Decimal("3"))
 
     assert sizes(api) == ["3"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("async_db")
+async def test_a_trade_a_stream_stores_bumps_the_stamp_then_tells_the_pages(stamped, account):
+    """A stream stores on a `DatabaseThread`, which hands the stamp and the broadcast to the loop."""
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    from positions.events import POSITIONS_GROUP
+    from trades.db import DatabaseThread
+
+    layer = get_channel_layer()
+    page = await layer.new_channel()
+    await layer.group_add(POSITIONS_GROUP, page)
+    before = await change_stamp.current()
+    storing = DatabaseThread("test-stream")
+    try:
+        await storing.run(ingest_trades, account, [binance_trade(1, amount="2", price="100", timestamp=T0)])
+        message = await asyncio.wait_for(layer.receive(page), 5)
+    finally:
+        await storing.close()
+
+    assert message["books"] == [{"exchange_id": account.pk, "bot_instance_id": None, "symbol": "BTC/USDT"}]
+    assert await change_stamp.current() != before
