@@ -203,6 +203,7 @@ def normalise_rows(account: ExchangeAccount, trades: Iterable[dict], bot_instanc
     storable: dict[str, list] = {}
     rejected: list[RejectedTrade] = []
     ccxt_id = account.ccxt_id
+    contract_sizes: dict[str, Decimal] = {}  # per market, looked up once a batch
     for payload in trades:
         try:
             if not isinstance(payload, dict):
@@ -211,7 +212,9 @@ def normalise_rows(account: ExchangeAccount, trades: Iterable[dict], bot_instanc
         except RejectedPayload as reason:
             rejected.append(_reject(account, payload, str(reason)))
             continue
-        contract_size = _contract_size(account, exact.market_symbol)
+        contract_size = contract_sizes.get(exact.market_symbol)
+        if contract_size is None:
+            contract_size = contract_sizes[exact.market_symbol] = _contract_size(account, exact.market_symbol)
         storable[exact.exchange_trade_id] = trade_values(account, exact, raw_payload(payload), contract_size, bot_instance_id)
     return list(storable.values()), rejected
 

@@ -113,7 +113,12 @@ def stored_trade_id(ccxt_id: str, trade: dict) -> str:
     if keys is None:
         return str(trade_id)
     info = trade.get("info")
-    market_id = next((info[key] for key in keys if isinstance(info, dict) and info.get(key)), None)
+    market_id = None
+    if isinstance(info, dict):
+        for key in keys:
+            if info.get(key):
+                market_id = info[key]
+                break
     if not isinstance(market_id, str) or ID_SEPARATOR in market_id:
         raise RejectedPayload(f"no market id ({' or '.join(keys)}) for trade id {trade_id}")
     return qualified_trade_id(ccxt_id, market_id, trade_id)
