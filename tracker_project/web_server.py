@@ -48,7 +48,7 @@ def serve(host: str, port: int, *, access_log: bool) -> None:
     import uvicorn
 
     # Channels' router has no lifespan protocol: "auto" would log that it is unsupported at start.
-    config = uvicorn.Config(APPLICATION, loop="uvloop", http="httptools", ws="websockets", lifespan="off", access_log=access_log)
+    config = uvicorn.Config(APPLICATION, loop="uvloop", http="httptools", ws="websockets-sansio", lifespan="off", access_log=access_log)
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
 
