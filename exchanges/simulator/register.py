@@ -16,7 +16,7 @@ HISTORY_MARGIN = timedelta(hours=1)
 
 def history_start(account: AccountConfig) -> datetime | None:
     """Where the account's pre-loaded history begins (None without one): a first sync need not read
-    further back, which at Binance's real rate limit costs 4 seconds a symbol per empty month."""
+    further back, which at Binance's real rate limit costs 6 seconds a symbol per empty month."""
     if not account.history.trades:
         return None
     start_ms, _ = history_window(account.history, timezone.now())
