@@ -40,15 +40,19 @@ def bump() -> None:
     """Say that positions or marks changed; call after the change has committed."""
     if not enabled():
         return
+    try:
+        with _sync_client().pipeline(transaction=False) as pipeline:
+            pipeline.set(KEY, _random_start(), nx=True).incr(KEY).execute()
+    except redis.RedisError:
+        logger.warning("could not bump the positions change stamp", exc_info=True)
+
+
+def _sync_client() -> redis.Redis:
     client = _sync_clients.get(settings.REDIS_URL)
     if client is None:
         client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS)
         _sync_clients[settings.REDIS_URL] = client
-    try:
-        with client.pipeline(transaction=False) as pipeline:
-            pipeline.set(KEY, _random_start(), nx=True).incr(KEY).execute()
-    except redis.RedisError:
-        logger.warning("could not bump the positions change stamp", exc_info=True)
+    return client
 
 
 def _async_client() -> redis.asyncio.Redis:

@@ -97,8 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker or args.workers == 1:
         return serve(args.host, args.port, access_log=args.access_log)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    worker = [sys.executable, "-m", "tracker_project.web_server", "--worker", "--host", args.host, "--port", str(args.port)]
-    supervise(worker if args.access_log else [*worker, "--no-access-log"], args.workers)
+    supervise([*command(args.host, args.port, access_log=args.access_log), "--worker"], args.workers)
 
 
 if __name__ == "__main__":

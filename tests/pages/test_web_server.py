@@ -5,13 +5,13 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from tracker_project import web_server
 
+from ..ground_truth import wait_until
 from ..processes import PROJECT_DIR
 from ..processes import test_database_url as database_url
 from .browser import free_port
@@ -38,15 +38,6 @@ def established_connections(pid: int, port: int) -> int:
     return count
 
 
-def wait_for(condition, what: str, limit: float = 60):
-    deadline = time.monotonic() + limit
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {limit:.0f}s")
-        time.sleep(0.1)
-    return value
-
-
 def answering(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
@@ -64,7 +55,7 @@ def server():
         web_server.command("127.0.0.1", port, workers=WORKERS, access_log=False), cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        wait_for(lambda: len(worker_pids(process.pid)) == WORKERS and all(answering(port) for _ in range(4)), "both workers up")
+        wait_until(lambda: len(worker_pids(process.pid)) == WORKERS and all(answering(port) for _ in range(4)), message="both workers up")
         yield process, port
     finally:
         process.send_signal(signal.SIGTERM)
@@ -81,7 +72,7 @@ def test_a_burst_of_connections_is_spread_over_the_workers(server):
             counts = [established_connections(pid, port) for pid in workers]
             return counts if sum(counts) == len(clients) else None
 
-        assert all(count > 0 for count in wait_for(all_accepted, "all accepted"))
+        assert all(count > 0 for count in wait_until(all_accepted, message="all accepted"))
     finally:
         for client in clients:
             client.close()
@@ -97,5 +88,5 @@ def test_a_worker_that_dies_is_replaced(server):
         pids = worker_pids(process.pid)
         return len(pids) == WORKERS and killed not in pids
 
-    assert wait_for(replaced, "a new worker")
-    assert wait_for(lambda: answering(port), "answering")
+    assert wait_until(replaced, message="a new worker")
+    assert wait_until(lambda: answering(port), message="answering")
