@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema
 
 
 _WIDE = decimal.Context(prec=80)
@@ -49,5 +49,4 @@ def _as_utc(value: datetime) -> datetime:
 
 # Inputs: bounded so that no value can reach the database and fail there.
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Symbol = Annotated[str, StringConstraints(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?$")]
 Time = Annotated[datetime, AfterValidator(_as_utc)]

@@ -25,7 +25,11 @@ api.add_router("", accounts_router)
 api.add_router("", trades_router)
 api.add_router("", positions_router)
 
+api_urls = api.urls
+for endpoint in api_urls[0]:
+    endpoint.callback = errors.json_method_not_allowed(endpoint.callback)
+
 urlpatterns = [
-    path("", api.urls),
+    path("", api_urls),
     re_path(r"^.*$", errors.api_path_not_found),
 ]

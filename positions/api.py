@@ -14,11 +14,12 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Path, Query, Router, Schema
 from ninja.renderers import JSONRenderer
 
+from api import filters as api_filters
 from api import single_flight
 from api.auth import TokenAuth
+from api.filters import ACCOUNT_HELP, SYMBOL_HELP, AccountRef, SymbolRef
 from api.pagination import page
-from api.types import DecimalString, Id, Symbol, UtcDateTime
-from exchanges.models import canonical_symbol
+from api.types import DecimalString, Id, UtcDateTime
 from trades.api import TradeOut
 
 from . import change_stamp
@@ -76,18 +77,20 @@ def _position_row(position: Position, marks) -> dict:
 
 class PositionFilters(Schema):
     status: Literal["open", "closed", "all"] = "open"
-    account: Id | None = Field(None, description="Account id.")
-    symbol: Symbol | None = Field(None, description="BASE/QUOTE (a full market symbol is taken as its pair).")
+    account: AccountRef | None = Field(None, description=ACCOUNT_HELP)
+    symbol: SymbolRef | None = Field(None, description=SYMBOL_HELP + " A position is per pair: a market's are those of the accounts that hold it.")
     bot_instance: Id | None = Field(None, description="Bot instance id.")
 
     def queryset(self):
+        """The positions the filters match; a 422 for an account or a symbol the tracker does not know."""
         positions = Position.objects.with_account()
         if self.status != "all":
             positions = positions.filter(is_open=self.status == "open")
-        if self.account is not None:
-            positions = positions.filter(exchange_id=self.account)
-        if self.symbol is not None:
-            positions = positions.filter(symbol=canonical_symbol(self.symbol))
+        account, symbol = api_filters.filters(self.account, self.symbol)
+        if account is not None:
+            positions = positions.filter(exchange_id=account)
+        if symbol is not None:
+            positions = positions.filter(symbol.positions_q())
         if self.bot_instance is not None:
             positions = positions.filter(bot_instance_id=self.bot_instance)
         return positions
@@ -168,9 +171,9 @@ def _side(net: Decimal) -> str:
 
 
 @router.get("/positions/net", response=list[NetPositionOut], summary="Net open position per pair across accounts", auth=VIEW_POSITIONS_AND_MARKS)
-async def net_positions(request, symbol: Symbol | None = None):
+async def net_positions(request, symbol: SymbolRef | None = Query(None, description="BASE/QUOTE; a full market symbol is netted as its pair.")):
     if symbol is not None:
-        symbols = [canonical_symbol(symbol)]
+        symbols = [(await sync_to_async(api_filters.symbol_filter)(symbol)).pair]
     else:
         symbols = [s async for s in Position.objects.filter(is_open=True).values_list("symbol", flat=True).distinct().order_by("symbol")]
     marks = await sync_to_async(latest_marks)()
@@ -220,12 +223,17 @@ class MarkOut(Schema):
 
 
 @router.get("/marks", response=list[MarkOut], summary="Latest mark price per market", auth=TokenAuth("positions.view_markprice"))
-def list_marks(request, account: Id | None = None, symbol: Symbol | None = None):
+def list_marks(
+    request,
+    account: AccountRef | None = Query(None, description=ACCOUNT_HELP),
+    symbol: SymbolRef | None = Query(None, description=SYMBOL_HELP),
+):
     marks = MarkPrice.objects.select_related("account").order_by("account__name", "market_symbol")
-    if account is not None:
-        marks = marks.filter(account_id=account)
-    if symbol is not None:
-        marks = marks.filter(**{"market_symbol" if ":" in symbol else "symbol": symbol})
+    account_id, symbol_filter = api_filters.filters(account, symbol)
+    if account_id is not None:
+        marks = marks.filter(account_id=account_id)
+    if symbol_filter is not None:
+        marks = marks.filter(symbol_filter.trades_q())
     return marks
 
 
@@ -249,7 +257,12 @@ class PnlOut(Schema):
 
 
 @router.get("/pnl", response=PnlOut, summary="PnL at mark of the open positions", auth=VIEW_POSITIONS_AND_MARKS)
-def pnl(request, account: Id | None = None, symbol: Symbol | None = None, bot_instance: Id | None = None):
+def pnl(
+    request,
+    account: AccountRef | None = Query(None, description=ACCOUNT_HELP),
+    symbol: SymbolRef | None = Query(None, description=SYMBOL_HELP),
+    bot_instance: Id | None = None,
+):
     filters = PositionFilters(status="open", account=account, symbol=symbol, bot_instance=bot_instance)
     positions = list(filters.queryset().order_by("exchange__name", "symbol", "id"))
     marks = latest_marks({p.exchange_id for p in positions})

@@ -7,15 +7,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import model_validator
 
+from api import filters as api_filters
 from api.auth import TokenAuth
+from api.filters import ACCOUNT_HELP, SYMBOL_HELP, AccountRef, SymbolRef
 from api.pagination import page
-from api.types import DecimalString, Id, Symbol, Time, UtcDateTime, decimal_string, utc_string
+from api.types import DecimalString, Id, Time, UtcDateTime, decimal_string, utc_string
 
 from .health import sync_health
 from .models import Trade
@@ -56,8 +59,8 @@ CSV_COLUMNS = list(TradeOut.model_fields)
 
 
 class TradeFilters(Schema):
-    account: Id | None = Field(None, description="Account id.")
-    symbol: Symbol | None = Field(None, description="BASE/QUOTE for every market of the pair, or a full market symbol (BTC/USDT:USDT).")
+    account: AccountRef | None = Field(None, description=ACCOUNT_HELP)
+    symbol: SymbolRef | None = Field(None, description=SYMBOL_HELP)
     side: Literal["buy", "sell"] | None = None
     bot_instance: Id | None = Field(None, description="Bot instance id.")
     since: Time | None = Field(None, description="From this time on (inclusive). Without an offset: UTC.")
@@ -70,11 +73,13 @@ class TradeFilters(Schema):
         return self
 
     def queryset(self):
+        """The trades the filters match; a 422 for an account or a symbol the tracker does not know."""
         trades = Trade.objects.defer("raw")
-        if self.account is not None:
-            trades = trades.filter(exchange_id=self.account)
-        if self.symbol is not None:
-            trades = trades.filter(**{"market_symbol" if ":" in self.symbol else "symbol": self.symbol})
+        account, symbol = api_filters.filters(self.account, self.symbol)
+        if account is not None:
+            trades = trades.filter(exchange_id=account)
+        if symbol is not None:
+            trades = trades.filter(symbol.trades_q())
         if self.side is not None:
             trades = trades.filter(side=self.side)
         if self.bot_instance is not None:
@@ -157,10 +162,16 @@ class TradeStatisticsOut(Schema):
 
 
 @router.get("/trades/statistics", response=TradeStatisticsOut, summary="Count, volumes, notional, fees and VWAP of a symbol")
-async def trade_statistics(request, symbol: Symbol, since: Time, until: Time | None = None):
+async def trade_statistics(
+    request,
+    symbol: SymbolRef = Query(..., description=SYMBOL_HELP),
+    since: Time = Query(..., description="From this time on (inclusive). Without an offset: UTC."),
+    until: Time | None = Query(None, description="Before this time (exclusive). Without an offset: UTC."),
+):
     if until is not None and since >= until:
         raise HttpError(422, "since must be before until")
-    return await TradeRepository().get_trade_statistics(symbol, since, until)
+    known = await sync_to_async(api_filters.symbol_filter)(symbol)
+    return await TradeRepository().get_trade_statistics(known.symbol, since, until)
 
 
 class SymbolHealthOut(Schema):
@@ -201,5 +212,5 @@ class AccountHealthOut(Schema):
     summary="WebSocket and REST sync state per account and symbol",
     auth=TokenAuth("trades.view_streamhealth", "trades.view_synccursor"),
 )
-def get_sync_health(request, account: Id | None = None):
-    return sync_health(now=timezone.now(), account_id=account)
+def get_sync_health(request, account: AccountRef | None = Query(None, description=ACCOUNT_HELP)):
+    return sync_health(now=timezone.now(), account_id=api_filters.account_id(account) if account is not None else None)

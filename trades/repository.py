@@ -26,16 +26,26 @@ class TradeStatistics:
     vwap: Decimal | None
 
 
+def of_symbol(symbol: str) -> Q:
+    """Trades of `symbol`: a pair (`BTC/USDT`) matches every market of it, spot and perpetual; a
+    full market symbol (`BTC/USDT:USDT`) that market only. Rows with the same two fields (marks)
+    match the same way."""
+    if ":" in symbol:
+        return Q(market_symbol=symbol)
+    return Q(symbol=symbol)
+
+
 class TradeRepository:
     async def get_trades_by_symbol(self, symbol: str, exchange_id: int | None = None, limit: int = 100) -> list[Trade]:
-        """The newest trades of a canonical symbol, newest first."""
-        query = Trade.objects.filter(symbol=symbol)
+        """The newest trades of a pair or of one market (see `of_symbol`), newest first."""
+        query = Trade.objects.filter(of_symbol(symbol))
         if exchange_id is not None:
             query = query.filter(exchange_id=exchange_id)
         return [t async for t in query.order_by("-timestamp", "-id")[:limit]]
 
     async def get_trade_statistics(self, symbol: str, start_time: datetime, end_time: datetime | None = None) -> TradeStatistics:
-        query = Trade.objects.filter(symbol=symbol, timestamp__gte=start_time)
+        """Of a pair or of one market (see `of_symbol`)."""
+        query = Trade.objects.filter(of_symbol(symbol), timestamp__gte=start_time)
         if end_time is not None:
             query = query.filter(timestamp__lt=end_time)
         base_amount = F("amount") * F("contract_size")

@@ -88,7 +88,40 @@ def test_an_unexpected_failure_is_500_json_without_the_traceback(api, monkeypatc
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-def test_the_api_is_read_only(client, token, method):
-    response = getattr(client, method)("/api/trades", headers={"Authorization": f"Bearer {token}"})
+@pytest.mark.parametrize("path", ["/api/trades", "/api/trades/statistics", "/api/positions/1", "/api/accounts", "/api/pnl"])
+def test_the_api_is_read_only_and_says_so_in_json(client, token, method, path):
+    response = getattr(client, method)(path, headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert response["Allow"] == "GET"
+    assert response.json() == {"detail": f"method {method.upper()} not allowed: the API is read-only; this path answers GET"}
+
+
+@pytest.mark.parametrize("path", ["/api/", "/api/trades/"])
+def test_a_path_beside_the_api_is_404_json(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "not found"}
+
+
+def test_too_many_query_parameters_are_400_json(api, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+
+    response = api.get("/api/trades", {f"p{n}": "x" for n in range(11)})
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in response.json()["detail"]
+
+
+def test_a_host_not_allowed_is_400_json_under_the_api_and_a_page_elsewhere(client, settings):
+    settings.ALLOWED_HOSTS = ["tracker.example"]
+
+    api_response = client.get("/api/trades", headers={"Host": "evil.example"})
+    page_response = client.get("/positions/", headers={"Host": "evil.example"})
+
+    assert (api_response.status_code, api_response.json()) == (400, {"detail": "bad request"})
+    assert page_response.status_code == 400
+    assert page_response["Content-Type"].startswith("text/html")

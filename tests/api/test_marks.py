@@ -22,7 +22,7 @@ def test_latest_mark_per_market(api, account):
 
 
 def test_marks_by_account_and_symbol(api, account):
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap", symbols=["BTC/USDT"])
     set_mark(account, "BTC/USDT", "1")
     set_mark(account, "ETH/USDT", "2")
     set_mark(perp, "BTC/USDT:USDT", "3")
