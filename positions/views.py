@@ -6,7 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from .board import board_snapshot, number
+from api.types import decimal_string
+
+from .board import board_snapshot, page_tables, script_tables
 from .charts import line_chart
 from .models import Position
 from .selectors import latest_marks, mark_of, pnl_at_mark, position_history, position_trades
@@ -20,7 +22,7 @@ def _trade_rows(trades, history):
 
 @login_required
 def board(request):
-    return render(request, "positions/board.html", {"board": board_snapshot()})
+    return render(request, "positions/board.html", {"tables": page_tables(board_snapshot()), "script_tables": script_tables()})
 
 
 @login_required
@@ -39,7 +41,7 @@ def position_detail(request, pk: int):
         "position": position,
         "rows": _trade_rows(list(position_trades(position)), history),
         "mark": mark,
-        "pnl": number(pnl),
+        "pnl": "" if pnl is None else decimal_string(pnl),
         "charts": [
             chart
             for chart in (
