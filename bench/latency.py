@@ -222,7 +222,7 @@ class Page:
                 async for message in ws:
                     arrived = time.time()
                     board = json.loads(message.data)["board"]
-                    size = next((Decimal(row["size"]) for row in board["positions"] if row["symbol"] == SYMBOL), Decimal(0))
+                    size = next((Decimal(row["exact"]["size"]) for row in board["positions"] if row["symbol"] == SYMBOL), Decimal(0))
                     self.boards.append((arrived, int(size / self.step)))
 
     def size(self) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -26,6 +25,7 @@ from . import change_stamp
 from .models import MarkPrice, Position
 from .repository import PositionRepository
 from .selectors import latest_marks, mark_of, pnl_at_mark, position_trades
+from .totals import pnl_totals
 
 router = Router(tags=["positions"], auth=TokenAuth("positions.view_position"))
 VIEW_POSITIONS_AND_MARKS = TokenAuth("positions.view_position", "positions.view_markprice")
@@ -266,12 +266,9 @@ def pnl(
     filters = PositionFilters(status="open", account=account, symbol=symbol, bot_instance=bot_instance)
     positions = list(filters.queryset().order_by("exchange__name", "symbol", "id"))
     marks = latest_marks({p.exchange_id for p in positions})
-    rows, totals, unpriced = [], defaultdict(Decimal), []
-    for position in positions:
-        row = _position_row(position, marks)
-        rows.append({**row, "position_id": position.id})
-        if row["pnl_at_mark"] is None:
-            unpriced.append(position.id)
-        else:
-            totals[position.symbol.split("/", 1)[1]] += row["pnl_at_mark"]
-    return {"positions": rows, "totals": dict(totals), "unpriced": unpriced}
+    rows = [{**_position_row(position, marks), "position_id": position.id} for position in positions]
+    return {
+        "positions": rows,
+        "totals": pnl_totals((row["symbol"], row["pnl_at_mark"]) for row in rows),
+        "unpriced": [row["position_id"] for row in rows if row["pnl_at_mark"] is None],
+    }

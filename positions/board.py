@@ -1,5 +1,10 @@
 """The operator board: what `/positions/` shows, as plain strings ready to display. The page renders it
-once; its WebSocket sends it again after every change of positions or marks."""
+once; its WebSocket sends it again after every change of positions or marks.
+
+Each row holds, per field, the text to show (numbers written by `positions.formatting`), and beside
+it `exact` (the exact decimal of each number, for the cell's title and data attribute) and `css` (each
+cell's classes); `badge` a word shown before a cell's text. The page's template and its script both
+render a row from these alone, so a cell reads the same whether the server or the socket drew it."""
 
 from __future__ import annotations
 
@@ -13,16 +18,15 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from api.types import decimal_string
-from exchanges.models import BotInstance, ExchangeAccount
+from exchanges.models import BotInstance, ExchangeAccount, Market
 from trades.health import sync_health
 
+from . import formatting
 from .fold import AVG_PRICE_PLACES, EXACT, pnl_at_price
+from .formatting import Shown
 from .models import MarkPrice, Position
-
-
-def number(value: Decimal | None) -> str:
-    return "" if value is None else decimal_string(value)
+from .selectors import booked_totals
+from .totals import ALL_ACCOUNTS, OpenPnl, Totals, account_totals, base_coin, quote_coin
 
 
 def moment(value: datetime | None) -> str:
@@ -46,8 +50,67 @@ def tone(value: Decimal | None) -> str:
     return "" if value is None else "gain" if value > 0 else "loss" if value < 0 else ""
 
 
+MARKET_TYPES = {ExchangeAccount.MarketType.SPOT: "spot", ExchangeAccount.MarketType.SWAP: "perp"}
+
+
+def market_type(value: str) -> str:
+    """What the board calls an account's market type: "spot", "perp"."""
+    return MARKET_TYPES.get(value, value)
+
+
+class Column(NamedTuple):
+    field: str
+    title: str
+    numeric: bool = False
+
+
+# The board's tables, in order: the template draws its header and cells from these, the page's script
+# its cells.
+COLUMNS = {
+    "positions": [
+        Column("account", "Account"), Column("bot", "Bot"), Column("symbol", "Symbol"), Column("type", "Type"),
+        Column("side", "Side"), Column("size", "Size", True), Column("avg_price", "Entry price", True),
+        Column("mark", "Mark", True), Column("notional", "Notional", True), Column("pnl", "Unrealised PnL", True),
+        Column("last_trade", "Last trade (UTC)"),
+    ],
+    "nets": [
+        Column("symbol", "Symbol"), Column("type", "Types"), Column("side", "Side"), Column("net", "Net size", True),
+        Column("avg_price", "Entry price", True), Column("mark", "Mark", True), Column("pnl", "Unrealised PnL", True),
+        Column("last_trade", "Last trade (UTC)"),
+    ],
+    "totals": [
+        Column("account", "Account"), Column("type", "Type"), Column("coin", "Coin"), Column("realised", "Realised PnL", True),
+        Column("unrealised", "Unrealised PnL", True), Column("total", "Total PnL", True), Column("fees", "Fees paid", True),
+    ],
+    "health": [
+        Column("account", "Account"), Column("ws", "WebSocket"), Column("ws_since", "Connected since (UTC)"),
+        Column("last_rest_sync", "Last REST sync (UTC)"), Column("lag", "Lag", True), Column("rejected", "Kept aside", True),
+        Column("audit", "Last gap audit (UTC)"), Column("error", "Down because / last error"),
+    ],
+}
+EMPTY = {"positions": "No open positions.", "nets": "No open positions.", "totals": "No positions yet.", "health": "No enabled accounts."}
+
+
+def board_row(table: str, key: str, values: dict[str, str | Shown], css: dict[str, str] | None = None, **extra) -> dict:
+    """A row of `table` from its cells' values: a `Shown` number gives its text and its exact value."""
+    css = css or {}
+    row = {"key": key, **extra, "exact": {}, "css": {}}
+    for column in COLUMNS[table]:
+        value = values.get(column.field, "")
+        if isinstance(value, Shown):
+            row[column.field], row["exact"][column.field] = value.text, value.exact
+        else:
+            row[column.field] = value
+        classes = " ".join(c for c in ("num" if column.numeric else "", css.get(column.field, "")) if c)
+        if classes:
+            row["css"][column.field] = classes
+    return row
+
+
 class OpenPosition(NamedTuple):
-    """What the board shows of an open position, with its account's and bot's names and its mark."""
+    """What the board shows of an open position, with its account's and bot's names, its account's
+    market type, its market's steps (the amount step in base units; none when the market is not
+    loaded) and its mark."""
 
     id: int
     exchange_id: int
@@ -61,7 +124,10 @@ class OpenPosition(NamedTuple):
     p2_fee: Decimal
     last_update_time: datetime
     account: str
+    market_type: str
     bot: str | None
+    amount_step: Decimal | None
+    price_step: Decimal | None
     mark_price: Decimal | None
     marked_at: datetime | None
 
@@ -69,16 +135,27 @@ class OpenPosition(NamedTuple):
     def pnl(self) -> Decimal | None:
         return None if self.mark_price is None else pnl_at_price(self.p1, self.p2, self.mark_price)
 
+    @property
+    def notional(self) -> Decimal | None:
+        return None if self.mark_price is None else self.size * self.mark_price
+
 
 # One statement and no ORM: a live page reads this after every trade, and compiling the ORM's two
 # queries (positions with their account and bot, then the latest marks) cost more than running them.
-# The mark is the newest per (account, symbol), as `selectors.latest_marks` picks it.
+# The mark is the newest per (account, symbol), as `selectors.latest_marks` picks it; the market the
+# first of the account's with the symbol, as `exchanges.markets` picks it, and its amount step in base
+# units (a contract market counts its step in contracts).
 _OPEN_POSITIONS = f"""
 SELECT p.id, p.exchange_id, p.bot_instance_id, p.symbol, p.side, p.size, p.avg_price, p.p1, p.p2, p.p2_fee,
-       p.last_update_time, a.name, b.name, m.price, m.fetched_at
+       p.last_update_time, a.name, a.market_type, b.name, k.amount_step * k.contract_size, k.price_step, m.price, m.fetched_at
 FROM {Position._meta.db_table} p
 JOIN {ExchangeAccount._meta.db_table} a ON a.id = p.exchange_id
 LEFT JOIN {BotInstance._meta.db_table} b ON b.id = p.bot_instance_id
+LEFT JOIN LATERAL (
+    SELECT amount_step, contract_size, price_step FROM {Market._meta.db_table}
+    WHERE account_id = p.exchange_id AND symbol = p.symbol
+    ORDER BY id LIMIT 1
+) k ON true
 LEFT JOIN LATERAL (
     SELECT price, fetched_at FROM {MarkPrice._meta.db_table}
     WHERE account_id = p.exchange_id AND symbol = p.symbol
@@ -104,6 +181,29 @@ def book_key(position: OpenPosition) -> str:
     return f"{position.exchange_id}:{position.bot_instance_id or ''}:{position.symbol}"
 
 
+def _position_row(position: OpenPosition) -> dict:
+    base, quote = base_coin(position.symbol), quote_coin(position.symbol)
+    return board_row(
+        "positions",
+        book_key(position),
+        {
+            "account": position.account,
+            "bot": position.bot or "",
+            "symbol": position.symbol,
+            "type": market_type(position.market_type),
+            "side": position.side,
+            "size": formatting.amount(position.size, base, position.amount_step),
+            "avg_price": formatting.price(position.avg_price, quote, position.price_step),
+            "mark": formatting.price(position.mark_price, quote, position.price_step),
+            "notional": formatting.money(position.notional, quote),
+            "pnl": formatting.money(position.pnl, quote),
+            "last_trade": moment(position.last_update_time),
+        },
+        {"side": f"side-{position.side}", "pnl": tone(position.pnl)},
+        url=detail_url(position.id),
+    )
+
+
 def board_snapshot(now: datetime | None = None, health: list[dict] | None = None) -> dict:
     """`health`: the rows of `health_rows` when the caller has them fresh enough."""
     now = now or timezone.now()
@@ -111,47 +211,86 @@ def board_snapshot(now: datetime | None = None, health: list[dict] | None = None
     by_symbol: dict[str, list[OpenPosition]] = defaultdict(list)
     for position in positions:
         by_symbol[position.symbol].append(position)
-    rows = [
-        {
-            "key": book_key(position),
-            "url": detail_url(position.id),
-            "account": position.account,
-            "bot": position.bot or "",
-            "symbol": position.symbol,
-            "side": position.side,
-            "size": number(position.size),
-            "avg_price": number(position.avg_price),
-            "mark": number(position.mark_price),
-            "pnl": number(position.pnl),
-            "tone": tone(position.pnl),
-            "last_trade": moment(position.last_update_time),
-        }
-        for position in positions
-    ]
     return {
         "generated_at": moment(now),
-        "positions": rows,
+        "positions": [_position_row(position) for position in positions],
         "nets": [_net_row(symbol, entries) for symbol, entries in sorted(by_symbol.items())],
+        "totals": totals_rows(positions),
         "health": health if health is not None else health_rows(now),
     }
 
 
-def health_rows(now: datetime) -> list[dict]:
-    """The board's sync health table: a few queries, so a live page reuses it for a moment."""
-    return [
+def totals_rows(positions: list[OpenPosition]) -> list[dict]:
+    """Realised, unrealised and total PnL and the fees paid, per account and quote coin, then over
+    all accounts per quote coin."""
+    booked = booked_totals()
+    totals = account_totals(booked, (OpenPnl(p.account, p.symbol, p.pnl) for p in positions))
+    types = {row.account: market_type(row.market_type) for row in booked}
+    ordered = sorted(totals.items(), key=lambda item: (item[0][0] == ALL_ACCOUNTS, item[0]))
+    return [_totals_row(account, types.get(account, ""), coin, sums) for (account, coin), sums in ordered]
+
+
+def _totals_row(account: str, kind: str, coin: str, sums: Totals) -> dict:
+    unrealised = formatting.money(sums.unrealised, coin)
+    if sums.unpriced:
+        unrealised = unrealised._replace(text=f"{unrealised.text} + {sums.unpriced} without a mark")
+    everyone = account == ALL_ACCOUNTS
+    emphasis = "total" if everyone else ""
+    return board_row(
+        "totals",
+        f"{'*' if everyone else account}:{coin}",
         {
-            "account": h.account,
-            "ws": "stopped" if h.stopped_reason else "up" if h.ws_connected else "down",
-            "ws_since": moment(h.ws_connected_since),
-            "last_rest_sync": moment(h.last_rest_sync),
-            "lag": duration(h.lag_seconds),
-            "error": h.stopped_reason or h.last_error,
-            "rejected": str(h.rejected_trades),
-            "audit": f"{h.last_audit_missing} missing of {h.last_audit_checked} at {moment(h.last_audit_at)}" if h.last_audit_at else "",
-        }
-        for h in sync_health(now=now)
-        if h.enabled
-    ]
+            "account": "All accounts" if everyone else account,
+            "type": kind,
+            "coin": coin,
+            "realised": formatting.money(sums.realised, coin),
+            "unrealised": unrealised,
+            "total": formatting.money(sums.total, coin),
+            "fees": formatting.per_coin(sums.fees),
+        },
+        {
+            "account": emphasis,
+            "realised": f"{tone(sums.realised)} {emphasis}".strip(),
+            "unrealised": f"{tone(sums.unrealised)} {emphasis}".strip(),
+            "total": f"{tone(sums.total)} {emphasis}".strip(),
+            "fees": emphasis,
+        },
+    )
+
+
+def health_rows(now: datetime) -> list[dict]:
+    """The board's sync health table: a few queries, so a live page reuses it for a moment. An account
+    whose sync stopped is down: its reason shows after a "down" badge; a stream that is not connected
+    shows its last error as a loss; a connected one its last error muted, as history."""
+    rows = []
+    for h in sync_health(now=now):
+        if not h.enabled:
+            continue
+        ws = "stopped" if h.stopped_reason else "up" if h.ws_connected else "down"
+        error_css = "reason" if h.stopped_reason else "loss" if ws == "down" else "muted"
+        rows.append(
+            board_row(
+                "health",
+                h.account,
+                {
+                    "account": h.account,
+                    "ws": ws,
+                    "ws_since": moment(h.ws_connected_since),
+                    "last_rest_sync": moment(h.last_rest_sync),
+                    "lag": duration(h.lag_seconds),
+                    "error": h.stopped_reason or h.last_error,
+                    "rejected": str(h.rejected_trades),
+                    "audit": f"{h.last_audit_missing} missing of {h.last_audit_checked} at {moment(h.last_audit_at)}" if h.last_audit_at else "",
+                },
+                {"ws": f"ws-{ws}", "error": error_css},
+                badge={"error": "down"} if h.stopped_reason else {},
+            )
+        )
+    return rows
+
+
+def _finest(steps) -> Decimal | None:
+    return min((step for step in steps if step), default=None)
 
 
 def _net_row(symbol: str, positions: list[OpenPosition]) -> dict:
@@ -162,14 +301,42 @@ def _net_row(symbol: str, positions: list[OpenPosition]) -> dict:
     marked = [p for p in positions if p.mark_price is not None]
     newest = max(marked, key=lambda p: p.marked_at, default=None)
     avg_price = EXACT.divide(-quote, net).quantize(AVG_PRICE_PLACES, context=EXACT) if net else None
-    return {
-        "key": symbol,
-        "symbol": symbol,
-        "side": "long" if net > 0 else "short" if net < 0 else "none",
-        "net": number(abs(net)),
-        "avg_price": number(avg_price),
-        "mark": number(newest.mark_price if newest else None),
-        "pnl": number(pnl),
-        "tone": tone(pnl),
-        "last_trade": moment(max(p.last_update_time for p in positions)),
-    }
+    side = "long" if net > 0 else "short" if net < 0 else "none"
+    amount_step, price_step = _finest(p.amount_step for p in positions), _finest(p.price_step for p in positions)
+    coin = quote_coin(symbol)
+    return board_row(
+        "nets",
+        symbol,
+        {
+            "symbol": symbol,
+            "type": " + ".join(sorted({market_type(p.market_type) for p in positions})),
+            "side": side,
+            "net": formatting.amount(abs(net), base_coin(symbol), amount_step),
+            "avg_price": formatting.price(avg_price, coin, price_step),
+            "mark": formatting.price(newest.mark_price if newest else None, coin, price_step),
+            "pnl": formatting.money(pnl, coin),
+            "last_trade": moment(max(p.last_update_time for p in positions)),
+        },
+        {"side": f"side-{side}", "pnl": tone(pnl)},
+    )
+
+
+HEADINGS = {
+    "positions": "Open positions",
+    "totals": "PnL and fees per account",
+    "nets": "Net per symbol, all accounts",
+    "health": "Sync health",
+}
+
+
+def page_tables(board: dict) -> list[dict]:
+    """The board's tables as the page lays them out: heading, columns, rows, what an empty one says."""
+    return [
+        {"name": name, "heading": heading, "columns": COLUMNS[name], "rows": board[name], "empty": EMPTY[name]}
+        for name, heading in HEADINGS.items()
+    ]
+
+
+def script_tables() -> dict:
+    """What the page's script needs to redraw each table from a board: its fields and empty text."""
+    return {name: {"fields": [column.field for column in COLUMNS[name]], "empty": EMPTY[name]} for name in COLUMNS}

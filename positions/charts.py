@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -28,8 +29,17 @@ def _fmt(value: Decimal) -> str:
     return f"{value:.1f}"
 
 
-def line_chart(title: str, series: list[tuple[datetime, Decimal]], *, steps: bool = False, width: int = 640, height: int = 140) -> Chart | None:
-    """`series` in time order. With `steps`, the value holds until the next point (like a size)."""
+def line_chart(
+    title: str,
+    series: list[tuple[datetime, Decimal]],
+    *,
+    steps: bool = False,
+    label: Callable[[Decimal], str] = decimal_string,
+    width: int = 640,
+    height: int = 140,
+) -> Chart | None:
+    """`series` in time order. With `steps`, the value holds until the next point (like a size).
+    `label` writes the lowest and highest values the caption names."""
     if not series:
         return None
     times = [t for t, _ in series]
@@ -56,8 +66,8 @@ def line_chart(title: str, series: list[tuple[datetime, Decimal]], *, steps: boo
         height=height,
         points=" ".join(points),
         zero_y=_fmt(y(Decimal(0))) if low < 0 < high else None,
-        low=decimal_string(low),
-        high=decimal_string(high),
+        low=label(low),
+        high=label(high),
         start=times[0],
         end=times[-1],
     )

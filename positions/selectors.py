@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Length
 
 from trades.models import FOLD_ORDER, Trade
@@ -14,6 +15,7 @@ from trades.models import FOLD_ORDER, Trade
 from . import fold
 from .models import MarkPrice, Position
 from .services import Book, amount_step_of, fill_of
+from .totals import Booked, base_coin, quote_coin
 
 
 def _from_key(timestamp: datetime, trade_id: str) -> Q:
@@ -67,6 +69,36 @@ def pnl_at_mark(position: Position, mark: MarkPrice | None) -> Decimal | None:
     if mark is None or not position.is_open:
         return None
     return fold.pnl_at_price(position.p1, position.p2, mark.price)
+
+
+_OTHER_FEES = f"""
+SELECT p.exchange_id, p.symbol, fee.key, SUM(fee.value::numeric)
+FROM {Position._meta.db_table} p, jsonb_each_text(p.other_fees) fee
+GROUP BY p.exchange_id, p.symbol, fee.key
+"""
+
+
+def booked_totals() -> list[Booked]:
+    """Per account and symbol, over all its positions: the closed ones' realised PnL and every fee."""
+    sums = (
+        Position.objects.values_list("exchange_id", "exchange__name", "exchange__market_type", "symbol")
+        .annotate(realised=Sum("realized_pnl", filter=Q(is_open=False)), base_fee=Sum("p1_fee"), quote_fee=Sum("p2_fee"))
+        .order_by()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_OTHER_FEES)
+        other_fees = cursor.fetchall()
+    fees: dict[tuple[int, str], dict[str, Decimal]] = {}
+    for account_id, symbol, coin, cost in other_fees:
+        fees.setdefault((account_id, symbol), {})[coin] = cost
+    booked = []
+    for account_id, account, kind, symbol, realised, base_fee, quote_fee in sums:
+        paid = dict(fees.get((account_id, symbol), {}))
+        for coin, cost in ((base_coin(symbol), base_fee), (quote_coin(symbol), quote_fee)):
+            if cost:
+                paid[coin] = paid.get(coin, Decimal(0)) + cost
+        booked.append(Booked(account, symbol, realised or Decimal(0), paid, kind))
+    return booked
 
 
 @dataclass(frozen=True)

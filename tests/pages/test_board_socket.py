@@ -38,8 +38,9 @@ async def operator():
 
 
 def sizes(message) -> dict[str, str]:
+    """Each position's exact size: which trades a board includes."""
     assert message["type"] == "board"
-    return {row["symbol"]: row["size"] for row in message["board"]["positions"]}
+    return {row["symbol"]: row["exact"]["size"] for row in message["board"]["positions"]}
 
 
 async def test_an_anonymous_visitor_is_turned_away():
@@ -90,7 +91,9 @@ async def test_a_new_mark_sends_a_fresh_board():
     await refresh_marks(account, FakeBinance({"BTC/USDT": "104.5"}))
 
     (row,) = (await socket.receive_json_from(timeout=5))["board"]["positions"]
-    assert (row["mark"], row["pnl"]) == ("104.5", "4.5")
+    # shown as the page's template shows it (no tick known: USDT's 2 places), and exact
+    assert (row["mark"], row["pnl"]) == ("104.50", "4.50 USDT")
+    assert (row["exact"]["mark"], row["exact"]["pnl"]) == ("104.5", "4.5")
     await socket.disconnect()
 
 

@@ -75,15 +75,19 @@ def test_the_position_row_changes_live_as_a_trade_lands(server, simulator, accou
     page.click("input[type=submit]")
     page.wait_for_url(f"{server}/positions/")
     size = page.locator(f'#positions tr[data-key="{account.pk}::BTC/USDT"] td[data-field="size"]')
-    expect(size).to_have_text("0.1")
+    # the simulated Binance BTC/USDT market: amount step 0.00001, tick 0.01 (exchanges/simulator/config.py)
+    expect(size).to_have_text("0.10000 BTC")
     expect(page.locator("body")).to_have_attribute("data-live", "connected")
     page.evaluate("window.sameDocument = true")
 
     execute_trade(simulator, "0.2", "130")
 
-    expect(size).to_have_text("0.3", timeout=30_000)
+    # drawn by the page's script from the socket's board, as the server's template draws it
+    expect(size).to_have_text("0.30000 BTC", timeout=30_000)
+    expect(size).to_have_attribute("title", "0.3")
     row = page.locator(f'#positions tr[data-key="{account.pk}::BTC/USDT"]')
-    expect(row.locator('td[data-field="avg_price"]')).to_have_text("120")  # (0.1 x 100 + 0.2 x 130) / 0.3
+    expect(row.locator('td[data-field="avg_price"]')).to_have_text("120.00")  # (0.1 x 100 + 0.2 x 130) / 0.3
+    expect(row.locator('td[data-field="type"]')).to_have_text("spot")
     assert page.evaluate("window.sameDocument") is True
     page.screenshot(path=ARTIFACTS / "positions-live.png", full_page=True)
 
