@@ -1,4 +1,5 @@
-"""The operator board's WebSocket: sends the board on connect and after every change."""
+"""The operator board's WebSocket: sends the board on connect and after every change, and a heartbeat
+every few seconds, so that the page can tell a quiet board from a dead one."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from .events import POSITIONS_GROUP
 logger = logging.getLogger(__name__)
 
 HEALTH_REUSE_SECONDS = 1.0
+# The page calls itself stale when it has heard nothing for this many heartbeats; the consumer
+# closes a socket whose heartbeats have not come back for as long (the page then reconnects).
+MISSED_HEARTBEATS = 3
 
 
 class PositionsConsumer(AsyncJsonWebsocketConsumer):
@@ -25,6 +29,9 @@ class PositionsConsumer(AsyncJsonWebsocketConsumer):
     stale = False
     health: list[dict] | None = None
     health_read_at = 0.0
+    heartbeat_seconds = 5.0
+    heartbeat: asyncio.Task | None = None
+    heard_at = 0.0
 
     async def dispatch(self, message):
         """Channels' own dispatch closes the database connection before every message (a new one for
@@ -43,10 +50,13 @@ class PositionsConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(POSITIONS_GROUP, self.channel_name)
         await self.accept()
         await self.send_board()
+        self.heard_at = time.monotonic()
+        self.heartbeat = asyncio.create_task(self.beat())
 
     async def disconnect(self, code):
-        if self.refresh is not None:
-            self.refresh.cancel()
+        for task in (self.refresh, self.heartbeat):
+            if task is not None:
+                task.cancel()
         await self.channel_layer.group_discard(POSITIONS_GROUP, self.channel_name)
 
     async def positions_changed(self, event):
@@ -54,6 +64,26 @@ class PositionsConsumer(AsyncJsonWebsocketConsumer):
 
     async def marks_changed(self, event):
         self.board_changed()
+
+    async def beat(self):
+        """The heartbeat goes to this socket through the channel layer, the way the changes come, so a
+        page that gets it knows that changes would reach it too: when the layer stops delivering, the
+        heartbeats stop, the page says stale, and this socket is closed for the page to reconnect."""
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            silent = time.monotonic() - self.heard_at
+            if silent > MISSED_HEARTBEATS * self.heartbeat_seconds:
+                logger.warning("the board's heartbeat has not come back through the channel layer for %.0f s; closing the socket (the page reconnects)", silent)
+                await self.close()
+                return
+            try:
+                await self.channel_layer.send(self.channel_name, {"type": "board.heartbeat"})
+            except Exception:
+                logger.warning("could not send the board's heartbeat through the channel layer", exc_info=True)
+
+    async def board_heartbeat(self, event):
+        self.heard_at = time.monotonic()
+        await self.send_json({"type": "heartbeat", "every": self.heartbeat_seconds})
 
     def board_changed(self) -> None:
         """A fresh board after every change. Changes that come while a board is being built are all

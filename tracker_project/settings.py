@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "channels_postgres",
     "django_celery_beat",
     "ninja",
 ]
@@ -110,7 +111,9 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # No Redis: the channel layer runs on the default database (LISTEN/NOTIFY), which every process
+    # reaches, so `track`'s trades reach the board's sockets in the web server (tracker_project/channel_layer.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "tracker_project.channel_layer.PostgresChannelLayer"}}
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "redis://127.0.0.1:6379/0")
 CELERY_RESULT_BACKEND = None
