@@ -203,6 +203,7 @@ class AccountHealthOut(Schema):
     last_audit_at: UtcDateTime | None = Field(description="When the gap audit last read this account back from the exchange.")
     last_audit_checked: int = Field(description="Trades the last audit read back.")
     last_audit_missing: int = Field(description="Of those, how many were not stored.")
+    last_audit_differing: int = Field(description="Of those, how many are stored with content other than the exchange's (an alarm).")
     symbols: list[SymbolHealthOut]
 
 

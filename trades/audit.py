@@ -1,11 +1,14 @@
 """The gap audit: read an account's trades back from the exchange over a time range and compare them
-with what is stored. The cursor is left alone; with `repair`, missing trades are ingested."""
+with what is stored: trades missing, and stored trades whose content differs from the exchange's copy
+(by ingest's rule for the same trade). The cursor is left alone; with `repair`, missing trades are
+ingested. A stored trade is never overwritten: a difference stays an alarm for a person to look into."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -13,7 +16,7 @@ from exchanges.models import ExchangeAccount
 
 from .backoff import Backoff
 from .db import db_sync_to_async
-from .ingest import ingest_trades
+from .ingest import Difference, differences_from_stored, ingest_trades, normalise_batch
 from .models import StreamHealth, Trade
 from .normalize import RejectedPayload, stored_trade_id
 from .pagers import pager_for
@@ -28,10 +31,25 @@ class AuditResult:
     checked: int = 0
     missing: dict[str, list[str]] = field(default_factory=dict)  # market symbol -> stored ids of the missing trades
     repaired: int = 0
+    # market symbol -> (stored id, [(field, stored value, the exchange's value)]) of stored trades that differ
+    differing: dict[str, list[tuple[str, list[Difference]]]] = field(default_factory=dict)
 
     @property
     def missing_count(self) -> int:
         return sum(len(ids) for ids in self.missing.values())
+
+    @property
+    def differing_count(self) -> int:
+        return sum(len(trades) for trades in self.differing.values())
+
+
+def _shown(value) -> str:
+    return f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
+
+
+def describe(changes: list[Difference]) -> str:
+    """`amount stored 0.2188, exchange 0.1094; fee_cost ...`"""
+    return "; ".join(f"{name} stored {_shown(stored)}, exchange {_shown(venue)}" for name, stored, venue in changes)
 
 
 def _stored_ids(account: ExchangeAccount, ids: list[str]) -> set[str]:
@@ -49,10 +67,22 @@ def _stored_id(account: ExchangeAccount, trade: dict) -> str | None:
         return None
 
 
+def _differing(account: ExchangeAccount, trades: list[dict]) -> list[tuple[str, list[Difference]]]:
+    """The stored trades among `trades` (the exchange's copies) whose stored content differs."""
+    venue_copies, _ = normalise_batch(account, trades)
+    found = differences_from_stored(account, venue_copies)
+    return sorted(((t.exchange_trade_id, changes) for t, changes in found), key=lambda item: (len(item[0]), item[0]))
+
+
 def _record(account: ExchangeAccount, result: AuditResult) -> None:
     StreamHealth.objects.update_or_create(
         account=account,
-        defaults={"last_audit_at": timezone.now(), "last_audit_checked": result.checked, "last_audit_missing": result.missing_count},
+        defaults={
+            "last_audit_at": timezone.now(),
+            "last_audit_checked": result.checked,
+            "last_audit_missing": result.missing_count,
+            "last_audit_differing": result.differing_count,
+        },
     )
 
 
@@ -82,6 +112,11 @@ async def audit_account(account: ExchangeAccount, client, market_symbols: list[s
         ids = {id(t): _stored_id(account, t) for t in trades}
         stored = await db_sync_to_async(_stored_ids)(account, [i for i in ids.values() if i])
         missing = [t for t in trades if ids[id(t)] not in stored]
+        differing = await db_sync_to_async(_differing)(account, [t for t in trades if ids[id(t)] in stored])
+        if differing:
+            result.differing[market_symbol] = differing
+            for trade_id, changes in differing:
+                logger.error("ALARM audit of %s %s: stored trade %s differs from the exchange's: %s", account.name, market_symbol, trade_id, describe(changes))
         if missing:
             result.missing[market_symbol] = sorted((ids[id(t)] or str(t.get("id")) for t in missing), key=lambda i: (len(i), i))
             logger.warning("audit of %s %s: %d trades missing", account.name, market_symbol, len(missing))

@@ -43,6 +43,7 @@ class AccountHealth:
     last_audit_at: datetime | None = None
     last_audit_checked: int = 0
     last_audit_missing: int = 0
+    last_audit_differing: int = 0  # stored trades whose content differs from the exchange's copy
 
     @property
     def last_rest_sync(self) -> datetime | None:
@@ -106,6 +107,7 @@ def sync_health(*, now: datetime, account_id: int | None = None) -> list[Account
                 last_audit_at=stream.last_audit_at,
                 last_audit_checked=stream.last_audit_checked,
                 last_audit_missing=stream.last_audit_missing,
+                last_audit_differing=stream.last_audit_differing,
             )
         )
     return result

@@ -276,25 +276,35 @@ def insert_new_trades(account: ExchangeAccount, rows: list[list], *, bot_instanc
     return result
 
 
-def conflicting_duplicates(account: ExchangeAccount, skipped: list[Trade]) -> list[tuple[Trade, str]]:
-    """Skipped trades whose id is stored with different content: an exchange reusing an id, or a
-    corrupted payload. Either way an alarm, never a silent overwrite."""
-    if not skipped:
+Difference = tuple[str, object, object]  # (field, stored value, value in the trade compared)
+
+
+def differences_from_stored(account: ExchangeAccount, trades: list[Trade]) -> list[tuple[Trade, list[Difference]]]:
+    """The trades whose id is stored with other content, and what differs: the one rule for "the same
+    trade" (market, side, amount, price, cost, fee, fee coin, time). Trades not stored are left out."""
+    if not trades:
         return []
-    stored = {
-        row[0]: row[1:]
-        for row in Trade.objects.filter(exchange=account, exchange_trade_id__in=[t.exchange_trade_id for t in skipped]).values_list(
-            "exchange_trade_id", *_IDENTITY
-        )
-    }
-    conflicts = []
-    for trade in skipped:
+    stored: dict[str, tuple] = {}
+    ids = [t.exchange_trade_id for t in trades]
+    for start in range(0, len(ids), 5000):
+        rows = Trade.objects.filter(exchange=account, exchange_trade_id__in=ids[start : start + 5000]).values_list("exchange_trade_id", *_IDENTITY)
+        stored.update((row[0], row[1:]) for row in rows)
+    differing = []
+    for trade in trades:
         before = stored.get(trade.exchange_trade_id)
         now = tuple(getattr(trade, field) for field in _IDENTITY)
         if before is not None and before != now:
-            changed = ", ".join(f"{f} {a} -> {b}" for f, a, b in zip(_IDENTITY, before, now) if a != b)
-            conflicts.append((trade, f"trade id reused with different content: {changed}"))
-    return conflicts
+            differing.append((trade, [(f, a, b) for f, a, b in zip(_IDENTITY, before, now) if a != b]))
+    return differing
+
+
+def conflicting_duplicates(account: ExchangeAccount, skipped: list[Trade]) -> list[tuple[Trade, str]]:
+    """Skipped trades whose id is stored with different content: an exchange reusing an id, or a
+    corrupted payload. Either way an alarm, never a silent overwrite."""
+    return [
+        (trade, "trade id reused with different content: " + ", ".join(f"{f} {a} -> {b}" for f, a, b in changes))
+        for trade, changes in differences_from_stored(account, skipped)
+    ]
 
 
 class FoldFailed(Exception):

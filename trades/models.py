@@ -112,6 +112,7 @@ class StreamHealth(models.Model):
     last_audit_at = models.DateTimeField(null=True, blank=True)
     last_audit_checked = models.PositiveIntegerField(default=0, help_text="Trades the last audit read back.")
     last_audit_missing = models.PositiveIntegerField(default=0, help_text="Of those, how many were not stored.")
+    last_audit_differing = models.PositiveIntegerField(default=0, help_text="Of those, how many are stored with other content.")
 
     class Meta:
         verbose_name_plural = "stream health"

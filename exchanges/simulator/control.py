@@ -121,9 +121,8 @@ async def post_trades(request: web.Request) -> web.Response:
                 price=max(prices) if buy else min(prices),
                 market_order=not any(f["maker"] for f in fills),
                 created=sim.now_ms(),
+                label=label,
             )
-            if label is not None:
-                book.labels[label] = order
         executed += sim.execute(book, order, [f["fill"] for f in fills])
     return web.json_response({"trades": [fill.truth() for fill in executed]})
 

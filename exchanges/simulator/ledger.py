@@ -106,6 +106,7 @@ class Book:
         self.order_qty, self.order_px, self.order_created = array("q"), array("q"), array("q")
         self.order_filled, self.order_filled_quote = array("q"), array("q")
         self.labels: dict[str, int] = {}  # POST /_sim/trades order label -> order number
+        self.journal = None  # a `state.StateFile` recording every order and fill, if the ledger is kept
         self._steps = (step_parts(market.amount_step), step_parts(market.price_step))
 
     def __len__(self) -> int:
@@ -120,7 +121,8 @@ class Book:
 
     # --- executing -----------------------------------------------------------------------------
 
-    def open_order(self, *, buy: bool, qty: int, price: int, market_order: bool, created: int) -> int:
+    def open_order(self, *, buy: bool, qty: int, price: int, market_order: bool, created: int, label=None) -> int:
+        """Open a live order; `label` names it for later POST /_sim/trades fills. Returns its number."""
         self.order_buy.append(buy)
         self.order_market.append(market_order)
         self.order_qty.append(qty)
@@ -128,7 +130,12 @@ class Book:
         self.order_created.append(created)
         self.order_filled.append(0)
         self.order_filled_quote.append(0)
-        return self.first_live_order + len(self.order_qty) - 1
+        order = self.first_live_order + len(self.order_qty) - 1
+        if label is not None:
+            self.labels[label] = order
+        if self.journal is not None:
+            self.journal.order(self, order, label)
+        return order
 
     def order_side_is_buy(self, order: int) -> bool:
         return bool(self.order_buy[order - self.first_live_order])
@@ -148,6 +155,8 @@ class Book:
             (self.order, order), (self.cum, filled), (self.cum_quote, filled_quote),
         ):
             column.append(value)
+        if self.journal is not None:
+            self.journal.fill(self, order, ts=ts, qty=qty, price=price, fee=fee, coin=coin, maker=maker)
         return len(self) - 1
 
     # --- reading -------------------------------------------------------------------------------
@@ -270,3 +279,8 @@ class Ledger:
 
     def count(self) -> int:
         return sum(len(book) for book in self.books.values())
+
+    def keep_in(self, journal) -> None:
+        """Record every order and fill executed from now on in `journal`."""
+        for book in self.books.values():
+            book.journal = journal

@@ -14,17 +14,22 @@ from .config import AccountConfig, history_window
 HISTORY_MARGIN = timedelta(hours=1)
 
 
-def history_start(account: AccountConfig) -> datetime | None:
+def history_start(account: AccountConfig, window: tuple[int, int] | None = None) -> datetime | None:
     """Where the account's pre-loaded history begins (None without one): a first sync need not read
-    further back, which at Binance's real rate limit costs 6 seconds a symbol per empty month."""
+    further back, which at Binance's real rate limit costs 6 seconds a symbol per empty month.
+    `window`: the simulator's own (start, end), which a kept ledger dates from its first run."""
     if not account.history.trades:
         return None
-    start_ms, _ = history_window(account.history, timezone.now())
+    start_ms, _ = window or history_window(account.history, timezone.now())
     return datetime.fromtimestamp(start_ms / 1000, tz=UTC) - HISTORY_MARGIN
 
 
-def register_accounts(accounts: tuple[AccountConfig, ...] | list[AccountConfig], base_url: str) -> list[ExchangeAccount]:
-    """Create or update one enabled `ExchangeAccount` per simulated account, pointing at `base_url`."""
+def register_accounts(
+    accounts: tuple[AccountConfig, ...] | list[AccountConfig], base_url: str, history_windows: dict[str, tuple[int, int]] | None = None
+) -> list[ExchangeAccount]:
+    """Create or update one enabled `ExchangeAccount` per simulated account, pointing at `base_url`.
+    The same config gives the same names, keys and secrets, so registering again after a restart
+    leaves the tracker's accounts authenticating as before."""
     registered = []
     for account in accounts:
         row, _ = ExchangeAccount.objects.update_or_create(
@@ -37,7 +42,7 @@ def register_accounts(accounts: tuple[AccountConfig, ...] | list[AccountConfig],
                 "base_url": base_url,
                 "symbols": [market.symbol for market in account.markets],
                 "enabled": True,
-                "backfill_since": history_start(account),
+                "backfill_since": history_start(account, (history_windows or {}).get(account.name)),
             },
         )
         registered.append(row)

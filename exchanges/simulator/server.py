@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
+from pathlib import Path
 
 from aiohttp import web
 
@@ -22,6 +23,7 @@ from .generator import LivePlanner, stable_key
 from .keys import SIMULATOR
 from .ledger import Book, Fill, Ledger
 from .ratelimit import BinanceWeights, BybitRates
+from .state import StateFile
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +35,22 @@ def protocol_of(path: str) -> str:
 
 
 class Simulator:
-    def __init__(self, config: SimConfig, *, clock=time.time):
+    def __init__(self, config: SimConfig, *, clock=time.time, state: str | Path | None = None):
+        """`state`: a state file keeping the ledger across restarts (see `state.StateFile`); without
+        one, each start dates a new history and numbers live fills from where the history ends."""
         self.config = config
         self.clock = clock
         started = datetime.fromtimestamp(clock(), tz=timezone.utc)
         windows = {a.name: history_window(a.history, started) for a in config.accounts if a.history.trades}
+        self.state = StateFile(state, config) if state is not None else None
+        if self.state is not None and self.state.history_windows is not None:
+            windows = self.state.history_windows
+        self.history_windows = windows
         self.ledger = Ledger(config, windows)
+        if self.state is not None:
+            self.state.replay(self.ledger)
+            self.state.open(windows)
+            self.ledger.keep_in(self.state)
         self.stats: Counter[str] = Counter()
         self.faults = Faults(config.seed)
         self.feed = Feed(self.faults, self.stats, config.reorder_flush_seconds)
@@ -62,14 +74,17 @@ class Simulator:
         ts = self.now_ms()
         indices = [book.add_fill(order, ts=ts, qty=q, price=p, fee=f, coin=c, maker=m) for q, p, f, c, m in fills]
         executed = [book.fill(i) for i in indices]
+        if self.state is not None:
+            self.state.sync()
         self.feed.publish(book.account.name, executed)
         return executed
 
     async def _trickle(self, account: AccountConfig) -> None:
         """Live orders at `orders_per_minute`, maker orders filling piece by piece."""
         generator = account.generator
-        rng = random.Random(f"{self.config.seed}:{account.name}:live")
         books = self.ledger.books_of(account.name)
+        resumed = sum(len(book.order_qty) for book in books)  # live orders kept from an earlier run
+        rng = random.Random(f"{self.config.seed}:{account.name}:live" + (f":{resumed}" if resumed else ""))
         planners = {
             book.market.symbol: LivePlanner(account, book.market, book.coins, rng, stable_key(self.config.seed, account.name, book.market.symbol, "history"))
             for book in books
@@ -160,14 +175,16 @@ class Simulator:
             await connection.ws.close()
         if self.runner is not None:
             await self.runner.cleanup()
+        if self.state is not None:
+            self.state.close()
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
 
-async def serve_forever(config: SimConfig, host: str, port: int, ready=None) -> None:
-    simulator = Simulator(config)
+async def serve_forever(config: SimConfig, host: str, port: int, ready=None, *, state: str | Path | None = None) -> None:
+    simulator = Simulator(config, state=state)
     await simulator.start(host, port)
     if ready is not None:
         await ready(simulator)
@@ -180,8 +197,8 @@ async def serve_forever(config: SimConfig, host: str, port: int, ready=None) -> 
 class SimulatorThread:
     """A simulator on its own event loop in a daemon thread: for tests and tools that run their own loop."""
 
-    def __init__(self, config: SimConfig, port: int = 0):
-        self.config, self.requested_port = config, port
+    def __init__(self, config: SimConfig, port: int = 0, *, state: str | Path | None = None):
+        self.config, self.requested_port, self.state = config, port, state
         self.simulator: Simulator | None = None
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="exchange-simulator", daemon=True)
@@ -192,7 +209,7 @@ class SimulatorThread:
         return self.simulator
 
     async def _start(self) -> Simulator:
-        simulator = Simulator(self.config)
+        simulator = Simulator(self.config, state=self.state)
         await simulator.start("127.0.0.1", self.requested_port)
         return simulator
 

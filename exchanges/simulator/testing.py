@@ -115,8 +115,9 @@ class RunningSimulator:
         return await asyncio.to_thread(self.faults, *specs)
 
 
-def start_simulator(config: dict) -> RunningSimulator:
-    thread = SimulatorThread(parse_config(copy.deepcopy(config)))
+def start_simulator(config: dict, *, state=None) -> RunningSimulator:
+    """`state`: a state file to keep the ledger in across restarts (see `state.StateFile`)."""
+    thread = SimulatorThread(parse_config(copy.deepcopy(config)), state=state)
     thread.start()
     return RunningSimulator(thread)
 

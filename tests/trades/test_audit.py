@@ -123,3 +123,21 @@ def test_the_beat_schedule_runs_the_audit_daily(simulated_accounts):
     task = PeriodicTask.objects.get(task="trades.tasks.audit_all_accounts")
     assert task.enabled and task.crontab is not None
     assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("17", "3", "*")
+
+
+@pytest.mark.parametrize("name", [BINANCE, BYBIT])
+def test_a_stored_trade_that_differs_from_the_exchange_fails_the_audit_and_repair_leaves_it(simulator, synced, name, capsys):
+    account = synced[name]
+    altered = Trade.objects.filter(exchange=account).order_by("timestamp", "exchange_trade_id")[17]
+    stored_amount = altered.amount * 2
+    Trade.objects.filter(pk=altered.pk).update(amount=stored_amount)
+
+    for repair in ([], ["--repair"]):
+        with pytest.raises(CommandError, match="1 stored trades differ from the exchange's; --repair never overwrites one"):
+            call_command("audit", "--account", name, "--since", since(), *repair)
+        out = capsys.readouterr().out
+        assert f"{name}: 400 trades read back" in out and "0 missing" in out and "1 differ" in out
+        assert f"{altered.market_symbol} {altered.exchange_trade_id} differs: amount stored {stored_amount.normalize():f}, exchange {altered.amount.normalize():f}" in out
+        assert Trade.objects.get(pk=altered.pk).amount == stored_amount  # never overwritten
+    health = {h.account: h for h in sync_health(now=timezone.now())}[name]
+    assert (health.last_audit_checked, health.last_audit_missing, health.last_audit_differing) == (400, 0, 1)

@@ -27,7 +27,10 @@ class Command(BaseCommand):
     def handle(self, *args, web_port, simulator_port, simulator_config, **options):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("ensure_operator")
-        simulator_args = ["simulate_exchange", "--port", str(simulator_port), "--register"]
+        # The simulator keeps its ledger under var/, beside the embedded database: a restart goes on
+        # with the venue the tracker has stored, never numbering trades from the start again.
+        state = settings.VAR_DIR / "simulator" / "ledger.jsonl"
+        simulator_args = ["simulate_exchange", "--port", str(simulator_port), "--register", "--state", str(state)]
         if simulator_config:
             simulator_args += ["--config", simulator_config]
         children = [self.start(*simulator_args)]

@@ -9,6 +9,7 @@ from django.db import connection
 from exchanges.simulator.config import ConfigError, default_config, load_config
 from exchanges.simulator.register import register_accounts
 from exchanges.simulator.server import serve_forever
+from exchanges.simulator.state import StateError
 
 DEFAULT_PORT = 8900
 
@@ -20,23 +21,24 @@ class Command(BaseCommand):
         parser.add_argument("--config", help="JSON config file; without it, the built-in default accounts")
         parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
         parser.add_argument("--register", action="store_true", help="create or update the matching ExchangeAccount rows")
+        parser.add_argument("--state", help="a file keeping the ledger across restarts (created if missing); without it, each start is a new venue")
 
-    def handle(self, *args, config=None, port=DEFAULT_PORT, register=False, **options):
+    def handle(self, *args, config=None, port=DEFAULT_PORT, register=False, state=None, **options):
         try:
             sim_config = load_config(config) if config else default_config()
         except (ConfigError, OSError) as error:
             raise CommandError(str(error)) from error
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
-        def register_now(base_url):
+        def register_now(base_url, history_windows):
             try:
-                return register_accounts(sim_config.accounts, base_url)
+                return register_accounts(sim_config.accounts, base_url, history_windows)
             finally:
                 connection.close()  # this runs on a worker thread, which keeps no connection
 
         async def ready(simulator):
             if register:
-                rows = await asyncio.to_thread(register_now, simulator.base_url)
+                rows = await asyncio.to_thread(register_now, simulator.base_url, simulator.history_windows)
                 self.stdout.write(f"registered {', '.join(row.name for row in rows)}")
             for account in sim_config.accounts:
                 markets = ", ".join(m.symbol for m in account.markets)
@@ -45,7 +47,9 @@ class Command(BaseCommand):
             self.stdout.flush()
 
         try:
-            asyncio.run(serve_forever(sim_config, "127.0.0.1", port, ready))
+            asyncio.run(serve_forever(sim_config, "127.0.0.1", port, ready, state=state))
+        except StateError as error:
+            raise CommandError(str(error)) from error
         except KeyboardInterrupt:
             self.stdout.write("stopped")
         except OSError as error:

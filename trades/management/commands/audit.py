@@ -5,13 +5,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
-from trades.audit import audit_account
+from trades.audit import audit_account, describe
 from trades.management.commands.sync import parse_date
 from trades.synchronizer import with_rest_client
 
 
 class Command(BaseCommand):
-    help = "Read trades back from the exchange and report any that are not stored (--repair stores them)."
+    help = (
+        "Read trades back from the exchange and report any that are not stored (--repair stores them) "
+        "or are stored with other content (never overwritten: an alarm)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--account", help="account name (default: every enabled account)")
@@ -23,15 +26,28 @@ class Command(BaseCommand):
         if account and not accounts.exists():
             raise CommandError(f"no account named {account!r}")
         since = since or timezone.now() - timedelta(hours=24)
-        missing_total = 0
+        missing_total = differing_total = 0
         for acct in accounts:
             result = asyncio.run(self.audit(acct, since, repair))
             missing_total += result.missing_count
-            self.stdout.write(f"{acct.name}: {result.checked} trades read back since {since:%Y-%m-%d %H:%M}, {result.missing_count} missing" + (f", {result.repaired} repaired" if repair else ""))
+            differing_total += result.differing_count
+            self.stdout.write(
+                f"{acct.name}: {result.checked} trades read back since {since:%Y-%m-%d %H:%M}, {result.missing_count} missing"
+                + (f", {result.repaired} repaired" if repair else "")
+                + f", {result.differing_count} differ from the exchange's"
+            )
             for symbol, ids in result.missing.items():
                 self.stdout.write(f"  {symbol}: {', '.join(ids[:20])}{' ...' if len(ids) > 20 else ''}")
+            for symbol, differing in result.differing.items():
+                for trade_id, changes in differing:
+                    self.stdout.write(f"  {symbol} {trade_id} differs: {describe(changes)}")
+        problems = []
         if missing_total and not repair:
-            raise CommandError(f"{missing_total} trades missing; run with --repair to store them")
+            problems.append(f"{missing_total} trades missing; run with --repair to store them")
+        if differing_total:
+            problems.append(f"{differing_total} stored trades differ from the exchange's; --repair never overwrites one: look into them")
+        if problems:
+            raise CommandError("; ".join(problems))
 
     async def audit(self, account, since, repair):
         return await with_rest_client(account, lambda client, symbols: audit_account(account, client, symbols, since, repair=repair))
