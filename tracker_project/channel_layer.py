@@ -11,6 +11,8 @@ What this subclass changes in channels-postgres 1.1.4, and why:
 - Its connection is one per event loop, closed when the loop ends. The package keeps one pool for
   the process, made on the first loop that used it: `async_to_sync` (a Celery task, a command) runs
   each call on a new loop, where that pool's tasks no longer run.
+- The listener LISTENs before it takes the queued rows, and skips the notices of the rows it took:
+  the package takes them first, so a message sent between the two was neither queued nor heard.
 - One LISTEN task per event loop: the package starts one on every `receive` made on a loop other
   than the first, and two when two sockets open at once, which delivers each message twice.
 - `group_send` is one statement (the package looks the group up twice, once under the wrong key).
@@ -24,6 +26,7 @@ What this subclass changes in channels-postgres 1.1.4, and why:
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
@@ -121,6 +124,26 @@ class PostgresChannelLayer(PackageLayer):
             self.listener_task_is_running = asyncio.Event()
             self.listeners[loop] = loop.create_task(self.listen_to_all_channels(), name="channel-layer-listen")
         return self.listener_task_is_running, False
+
+    async def listen_to_all_channels(self) -> None:
+        conninfo = psycopg.conninfo.make_conninfo(conninfo="", **self.db_params)
+        async with await psycopg.AsyncConnection.connect(conninfo=conninfo, autocommit=True) as connection:
+            await connection.execute("LISTEN channels_postgres_messages;")
+            taken = set()
+            queued = await self.django_db.retrieve_non_expired_queued_messages()
+            for message_id, channel, message, timestamp in sorted(queued, key=lambda row: int(row[0])):
+                taken.add(message_id)
+                payload = f"{message_id}:{channel}:{base64.b64encode(message).decode()}:{timestamp}"
+                self._get_or_create_queue(channel).put_nowait(payload)
+            self.listener_task_is_running.set()
+            async for event in connection.notifies():
+                message_id, channel = event.payload.split(":", 2)[:2]
+                if message_id in taken:
+                    taken.discard(message_id)
+                    continue
+                if self._channel_advisory_locks.get(channel, False) is False:
+                    continue  # another process receives on this channel
+                self._get_or_create_queue(channel).put_nowait(event.payload)
 
     async def group_send(self, group: str, message: dict) -> None:
         assert self.require_valid_group_name(group), "Group name not valid"
