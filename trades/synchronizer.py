@@ -112,8 +112,8 @@ class TradeSynchronizer:
         logger.info("sync stopped for %s", name)
 
     async def stop(self) -> None:
-        for name in list(self.running):
-            await self.stop_account(name)
+        """Stop every account at once: closing one's clients takes a while, and `track` has seconds."""
+        await asyncio.gather(*(self.stop_account(name) for name in list(self.running)))
 
     async def sync_now(self, name: str) -> SyncResult:
         """One REST pass for an account now, outside the schedule."""
