@@ -2,7 +2,7 @@ import os
 import secrets
 from pathlib import Path
 
-from .database import embedded_database_url, parse_database_url
+from .database import embedded_database_settings, exit_cleanly_on_sigterm, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TRACKER_VAR_DIR", BASE_DIR / "var"))
@@ -92,8 +92,13 @@ TEMPLATES = [
 WSGI_APPLICATION = None
 ASGI_APPLICATION = "tracker_project.asgi.application"
 
-DATABASE_URL = env_str("DATABASE_URL") or embedded_database_url(VAR_DIR / "pgdata")
-DATABASES = {"default": parse_database_url(DATABASE_URL)}
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": parse_database_url(DATABASE_URL)}
+else:
+    # An embedded PostgreSQL under var/, started by the first connection (not by reading settings).
+    DATABASES = {"default": embedded_database_settings(VAR_DIR / "pgdata")}
+    exit_cleanly_on_sigterm()
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0)
 if env_str("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME")}

@@ -49,6 +49,10 @@ def serve(host: str, port: int, *, access_log: bool) -> None:
 
     # Channels' router has no lifespan protocol: "auto" would log that it is unsupported at start.
     config = uvicorn.Config(APPLICATION, loop="uvloop", http="httptools", ws="websockets-sansio", lifespan="off", access_log=access_log)
+    # The application (and the settings) before uvicorn takes over the signals: after its graceful
+    # shutdown it raises the signal again under the handler it found, which the settings may have
+    # set so that the worker lets go of the embedded database (tracker_project/database.py).
+    config.load()
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
 

@@ -14,7 +14,7 @@ from exchanges.models import ExchangeAccount
 
 from .backoff import AccountStopped
 from .db import db_sync_to_async, share_the_interpreter_finely
-from .models import StreamHealth
+from .models import StreamHealth, Trade
 from .streams import AccountStream
 from .sync import RestSync, SyncResult, _record_error
 
@@ -52,6 +52,7 @@ class AccountSync:
     tasks: list[asyncio.Task] = field(default_factory=list)
     passes: int = 0
     last_result: SyncResult | None = None
+    backfilled: bool = False
 
     @property
     def account(self) -> ExchangeAccount:
@@ -112,8 +113,8 @@ class TradeSynchronizer:
         logger.info("sync stopped for %s", name)
 
     async def stop(self) -> None:
-        for name in list(self.running):
-            await self.stop_account(name)
+        """Stop every account at once: closing one's clients takes a while, and `track` has seconds."""
+        await asyncio.gather(*(self.stop_account(name) for name in list(self.running)))
 
     async def sync_now(self, name: str) -> SyncResult:
         """One REST pass for an account now, outside the schedule."""
@@ -136,6 +137,9 @@ class TradeSynchronizer:
                 continue
             state.passes += 1
             state.last_result = result
+            if not state.backfilled and not result.stopped and len(result.symbols) == len(state.symbols):
+                state.backfilled = True
+                await self._report_backfilled(state)
             if result.stopped:
                 logger.error("%s stopped: %s", state.account.name, result.stopped)
                 await self._halt(state)
@@ -166,6 +170,11 @@ class TradeSynchronizer:
                 await asyncio.sleep(settings.MARK_REFRESH_SECONDS)
         finally:
             await client.close()
+
+    async def _report_backfilled(self, state: AccountSync) -> None:
+        """Once per start of an account: its first REST pass that read every symbol to the present."""
+        stored = await db_sync_to_async(Trade.objects.filter(exchange=state.account).count)()
+        logger.info("%s: backfill complete, %d trades", state.account.name, stored)
 
     async def _halt(self, state: AccountSync) -> None:
         """An account the exchange refused: stop both paths until an operator clears it."""

@@ -183,13 +183,16 @@ class Simulator:
         return f"http://127.0.0.1:{self.port}"
 
 
-async def serve_forever(config: SimConfig, host: str, port: int, ready=None, *, state: str | Path | None = None) -> None:
+async def serve_forever(
+    config: SimConfig, host: str, port: int, ready=None, stop: asyncio.Event | None = None, *, state: str | Path | None = None
+) -> None:
+    """Serve until `stop` is set (or, without one, until cancelled)."""
     simulator = Simulator(config, state=state)
     await simulator.start(host, port)
-    if ready is not None:
-        await ready(simulator)
     try:
-        await asyncio.Event().wait()
+        if ready is not None:
+            await ready(simulator)
+        await (stop or asyncio.Event()).wait()
     finally:
         await simulator.stop()
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import signal
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -46,11 +47,19 @@ class Command(BaseCommand):
             self.stdout.write(f"exchange simulator listening on {simulator.base_url} (control API: {simulator.base_url}/_sim/)")
             self.stdout.flush()
 
+        async def serve_until_signalled():
+            # SIGINT too, even where it was inherited as ignored (a job a script put in the
+            # background): `make run` and its users stop the simulator with either.
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            await serve_forever(sim_config, "127.0.0.1", port, ready, stop, state=state)
+
         try:
-            asyncio.run(serve_forever(sim_config, "127.0.0.1", port, ready, state=state))
+            asyncio.run(serve_until_signalled())
         except StateError as error:
             raise CommandError(str(error)) from error
-        except KeyboardInterrupt:
-            self.stdout.write("stopped")
         except OSError as error:
             raise CommandError(f"cannot listen on 127.0.0.1:{port}: {error}") from error
+        self.stdout.write("stopped")

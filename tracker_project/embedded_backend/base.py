@@ -1,0 +1,16 @@
+"""Django's PostgreSQL backend on the embedded server under the entry's `EMBEDDED_DATA_DIR`, which
+starts on the first connection (tracker_project/database.py)."""
+
+from pathlib import Path
+
+from django.db.backends.postgresql import base
+
+from tracker_project.database import start_embedded_server
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self):
+        # Into the entry itself (settings.DATABASES' own dict): code that reads it afterwards finds
+        # where the server is.
+        self.settings_dict.update(start_embedded_server(Path(self.settings_dict["EMBEDDED_DATA_DIR"])))
+        return super().get_connection_params()
