@@ -36,8 +36,9 @@ from datetime import timedelta
 import psycopg
 from channels_postgres.core import PostgresChannelLayer as PackageLayer
 from channels_postgres.db import GROUP_CHANNEL_TABLE, MESSAGE_TABLE, DatabaseLayer, utc_now
-from django.db import connections
 from psycopg import sql
+
+from .database import connection_settings
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class LoopDatabaseLayer(DatabaseLayer):
 
 class PostgresChannelLayer(PackageLayer):
     def __init__(self, database: str = "default", cleanup_seconds: float = 30, **config):
-        settings = connections[database].settings_dict
+        settings = connection_settings(database)
         super().__init__(**config, **{**settings, "OPTIONS": dict(settings["OPTIONS"])})
         self.django_db = LoopDatabaseLayer({}, self.db_params)
         self.cleanup_seconds = cleanup_seconds

@@ -100,12 +100,12 @@ def _forget_exited_processes(data_dir: Path) -> None:
 
 
 def connection_settings(alias: str = "default") -> dict:
-    """A copy of `settings.DATABASES[alias]` that a connection can be opened with: for the embedded
-    server, started if need be, with its real HOST and PORT. For code that opens its own connections
-    from such an entry (channels_postgres builds its pool from one)."""
-    from django.conf import settings
+    """A copy of the alias's connection settings (the test database's in a test run) that a
+    connection can be opened with: for the embedded server, started if need be, with its real HOST
+    and PORT. For code that opens its own connections (the PostgreSQL channel layer)."""
+    from django.db import connections
 
-    entry = dict(settings.DATABASES[alias])
+    entry = dict(connections[alias].settings_dict)
     if entry.get("ENGINE") == EMBEDDED_ENGINE:
         entry.update(start_embedded_server(Path(entry["EMBEDDED_DATA_DIR"])))
     return entry
