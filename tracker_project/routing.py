@@ -2,12 +2,13 @@ from channels.routing import ChannelNameRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
-from positions.consumers import PositionsConsumer
+from positions.consumers import PositionConsumer, PositionsConsumer
 from trades.consumers import STREAMS_CHANNEL, ExchangeStreamsConsumer
 
 websocket_urlpatterns: list = [
     # Session cookies authenticate these sockets, so only pages of this site may open them.
     path("ws/positions/", AllowedHostsOriginValidator(PositionsConsumer.as_asgi())),
+    path("ws/positions/<int:position_id>/", AllowedHostsOriginValidator(PositionConsumer.as_asgi())),
 ]
 
 channel_routes = ChannelNameRouter({STREAMS_CHANNEL: ExchangeStreamsConsumer.as_asgi()})

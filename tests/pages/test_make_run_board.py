@@ -1,7 +1,7 @@
 """What `make run` starts is live: `manage.py run_demo` itself (the simulator with its accounts
 registered, `track`, the web server), with `make run`'s environment (no REDIS_URL: the channel layer
-is PostgreSQL's), on the test database. A trade made on the simulator reaches the board in a real
-browser without a reload, over the socket the page opened first."""
+is PostgreSQL's), on the test database. A trade made on the simulator reaches the board, and a
+position's page, in a real browser without a reload, over the socket the page opened first."""
 
 import json
 import os
@@ -111,12 +111,16 @@ def page():
             browser.close()
 
 
-def test_a_trade_on_the_simulator_reaches_the_board_that_make_run_serves(demo, page):
+def log_in(demo: Demo, page) -> None:
     page.goto(f"{demo.web_url}/positions/")
     page.fill("#id_username", "operator")
     page.fill("#id_password", demo.operator_password())
     page.click("input[type=submit]")
     page.wait_for_url(f"{demo.web_url}/positions/")
+
+
+def test_a_trade_on_the_simulator_reaches_the_board_that_make_run_serves(demo, page):
+    log_in(demo, page)
     expect(page.locator("body")).to_have_attribute("data-live", "connected")
     expect(page.locator("#live")).to_have_text("live")
     page.evaluate("window.sameDocument = true")
@@ -134,3 +138,33 @@ def test_a_trade_on_the_simulator_reaches_the_board_that_make_run_serves(demo, p
     assert page.evaluate("window.socketsOpened") == 1
     expect(page.locator("body")).to_have_attribute("data-live", "connected")
     page.screenshot(path=ARTIFACTS / "make-run-board.png", full_page=True)
+
+
+def test_a_trade_on_the_simulator_reaches_the_position_page_that_make_run_serves(demo, page):
+    log_in(demo, page)
+    demo.execute_trade("0.1", "100")
+    link = page.locator("#positions tbody tr", has_text="BTC/USDT").locator("a")
+    expect(link).to_have_count(1, timeout=60_000)
+    link.click()
+    page.wait_for_url(f"{demo.web_url}/positions/*/")
+    expect(page.locator("body")).to_have_attribute("data-live", "connected")
+    expect(page.locator("#live")).to_have_text("live")
+    expect(page.locator("#trades tbody tr")).to_have_count(1)
+    page.evaluate("window.sameDocument = true")
+
+    demo.execute_trade("0.2", "130")
+
+    try:
+        expect(page.locator("#trades tbody tr")).to_have_count(2, timeout=60_000)
+    except AssertionError:
+        page.screenshot(path=ARTIFACTS / "make-run-position.png", full_page=True)
+        raise AssertionError(f"the trade did not reach the position page; run_demo's log:\n{demo.log()}") from None
+    # the simulated Binance BTC/USDT market: amount step 0.00001, tick 0.01 (exchanges/simulator/config.py)
+    expect(page.locator('#facts [data-fact="size"]')).to_have_text("0.30000 BTC")
+    expect(page.locator('#facts [data-fact="size"] span')).to_have_attribute("title", "0.3")
+    expect(page.locator('#facts [data-fact="entry"]')).to_have_text("120.00")  # (0.1 x 100 + 0.2 x 130) / 0.3
+    expect(page.locator('#facts [data-fact="trades"]')).to_have_text("2")
+    assert page.evaluate("window.sameDocument") is True
+    assert page.evaluate("window.socketsOpened") == 1
+    expect(page.locator("body")).to_have_attribute("data-live", "connected")
+    page.screenshot(path=ARTIFACTS / "make-run-position.png", full_page=True)

@@ -1,4 +1,4 @@
-"""Nobody in who does not belong: every operator page, admin page, API endpoint and the board's socket
+"""Nobody in who does not belong: every operator page, admin page, API endpoint and operator socket
 refuses anonymous visitors; API tokens are kept as hashes only."""
 
 import hashlib
@@ -11,10 +11,12 @@ from django.contrib.auth import get_user_model
 from api.models import ApiToken
 from positions.models import Position
 from tracker_project.asgi import application
+from tracker_project.routing import websocket_urlpatterns
 
 from ..factories import binance_trade, make_account, make_market
 from .test_secrets import everything_in_the_database
 
+OPERATOR_SOCKETS = ["/ws/positions/", "/ws/positions/{position_id}/"]
 OPERATOR_PAGES = ["/positions/", "/positions/{position_id}/", "/admin/", "/admin/exchanges/exchangeaccount/", "/admin/trades/trade/", "/admin/api/apitoken/"]
 
 
@@ -59,10 +61,23 @@ def test_a_logged_in_session_is_no_api_token(client, position):
     assert {client.get(path).status_code for path in api_paths(client)} == {401}
 
 
+def test_every_routed_socket_is_checked():
+    unchecked = [
+        str(route.pattern)
+        for route in websocket_urlpatterns
+        if not any(route.pattern.match(path.format(position_id=1).lstrip("/")) for path in OPERATOR_SOCKETS)
+    ]
+
+    assert unchecked == []
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("async_db")
-async def test_the_board_socket_refuses_a_visitor_without_a_session():
-    socket = WebsocketCommunicator(application, "/ws/positions/", headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")])
+@pytest.mark.parametrize("path", OPERATOR_SOCKETS)
+async def test_operator_sockets_refuse_a_visitor_without_a_session(position, path):
+    socket = WebsocketCommunicator(
+        application, path.format(position_id=position.pk), headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+    )
 
     connected, _ = await socket.connect()
 

@@ -1,0 +1,156 @@
+"""One position's page, `/positions/ID/`: what it shows, as the page's template renders it once and its
+WebSocket sends it again after every change of the position's book or of its mark.
+
+The parts that change (heading, summary, detail table, charts, trades) are one template,
+`LIVE_TEMPLATE`: the page includes it, and the socket sends what it renders, so the page reads the
+same whether the server or the socket drew it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from exchanges.models import Market
+
+from . import formatting
+from .board import market_type, tone
+from .charts import line_chart
+from .models import Position
+from .selectors import latest_marks, mark_of, pnl_at_mark, position_history, position_trades
+from .services import Book
+from .totals import base_coin, quote_coin
+
+LIVE_TEMPLATE = "positions/position_live.html"
+
+
+def _steps(position: Position) -> tuple[Decimal | None, Decimal | None]:
+    """The amount step (in base units: a contract market counts its step in contracts) and the price
+    step of the position's market, as `exchanges.markets` picks it; none while it is not loaded."""
+    market = Market.objects.filter(account_id=position.exchange_id, symbol=position.symbol).order_by("id").first()
+    return (market.amount_step * market.contract_size, market.price_step) if market else (None, None)
+
+
+def _fees(position: Position, base: str, quote: str) -> dict[str, Decimal]:
+    fees = {coin: Decimal(cost) for coin, cost in position.other_fees.items()}
+    for coin, cost in ((base, position.p1_fee), (quote, position.p2_fee)):
+        if cost:
+            fees[coin] = fees.get(coin, Decimal(0)) + cost
+    return fees
+
+
+def _trade_rows(trades, history, base: str, quote: str, amount_step, price_step) -> list[dict]:
+    """Each trade with the position as it stood after it, written as the pages write numbers."""
+    after = {point.trade_id: point for point in history}
+    rows = []
+    for trade in trades:
+        point = after.get(trade.exchange_trade_id)
+        rows.append(
+            {
+                "trade": trade,
+                "amount": formatting.amount(trade.amount * trade.contract_size, base, amount_step),
+                "price": formatting.price(trade.price, quote, price_step),
+                "cost": formatting.money(trade.cost, quote),
+                "fee": formatting.money(trade.fee_cost, trade.fee_currency) if trade.fee_currency else formatting.money(trade.fee_cost, quote),
+                "size_after": formatting.amount(point.size if point else None, base, amount_step),
+                "pnl_after": formatting.money(point.pnl if point else None, quote),
+                "pnl_tone": tone(point.pnl) if point else "",
+            }
+        )
+    return rows
+
+
+def position_page(position_id: int) -> dict:
+    """The page's context: the position, its summary, its detail table, its charts and its trades.
+    Raises `Position.DoesNotExist` for a position there is not (or no longer: a late trade refolds its
+    book into new positions)."""
+    position = Position.objects.with_account().select_related("bot_instance").get(pk=position_id)
+    base, quote = base_coin(position.symbol), quote_coin(position.symbol)
+    amount_step, price_step = _steps(position)
+    history = position_history(position)
+    mark = mark_of(position, latest_marks([position.exchange_id]))
+    pnl = pnl_at_mark(position, mark)
+    sizes = [(point.time, point.p1) for point in history]
+    pnls = [(point.time, point.pnl) for point in history]
+    if mark is not None and history:
+        now = max(timezone.now(), history[-1].time)
+        sizes.append((now, position.p1))
+        pnls.append((now, pnl))
+    notional = position.size * mark.price if mark is not None else None
+    return {
+        "position": position,
+        "market_type": market_type(position.exchange.market_type),
+        "facts": {
+            "size": formatting.amount(position.size, base, amount_step),
+            "entry": formatting.price(position.avg_price, quote, price_step),
+            "mark": formatting.price(mark.price if mark else None, quote, price_step),
+            "notional": formatting.money(notional, quote),
+            "unrealised": formatting.money(pnl, quote),
+            "unrealised_tone": tone(pnl),
+            "realised": formatting.money(position.realized_pnl, quote),
+            "realised_tone": tone(position.realized_pnl),
+            "fees": formatting.per_coin(_fees(position, base, quote)),
+        },
+        "details": [
+            ("p1", f"Base balance change ({base}): bought minus sold, fees in {base} taken", formatting.amount(position.p1, base, amount_step)),
+            ("p2", f"Quote balance change ({quote}): received minus spent, fees in {quote} taken", formatting.money(position.p2, quote)),
+            ("p1_fee", f"Fees paid in {base}", formatting.amount(position.p1_fee, base, amount_step)),
+            ("p2_fee", f"Fees paid in {quote}", formatting.money(position.p2_fee, quote)),
+            *(
+                ("other_fees", f"Fees paid in {coin} (not in the PnL)", formatting.money(Decimal(cost), coin))
+                for coin, cost in sorted(position.other_fees.items())
+            ),
+        ],
+        "base": base,
+        "quote": quote,
+        "mark": mark,
+        "rows": _trade_rows(list(position_trades(position)), history, base, quote, amount_step, price_step),
+        "charts": [
+            chart
+            for chart in (
+                line_chart(
+                    f"Size ({base}, short below zero)", sizes, steps=True, label=lambda v: formatting.amount(v, base, amount_step).text
+                ),
+                line_chart(
+                    f"PnL ({quote}) at each trade's price" + (", then at the mark" if mark else ""),
+                    pnls,
+                    label=lambda v: formatting.money(v, quote).text,
+                ),
+            )
+            if chart
+        ],
+    }
+
+
+class LivePosition(NamedTuple):
+    """What the page's socket sends (`html`: the live part, rendered) and what it listens for: the
+    position's book, and whether it is open (a closed position has no mark). `book` is none when the
+    position is gone."""
+
+    html: str
+    book: Book | None
+    is_open: bool
+
+
+def live_position(position_id: int) -> LivePosition:
+    try:
+        context = position_page(position_id)
+    except Position.DoesNotExist:
+        return LivePosition(render_to_string(LIVE_TEMPLATE, {"gone": True}), None, False)
+    position = context["position"]
+    return LivePosition(render_to_string(LIVE_TEMPLATE, context), Book.of(position), position.is_open)
+
+
+def concerns(watched: LivePosition, event: dict) -> bool:
+    """Whether a change the channel layer announces can change the watched page: a `positions.changed`
+    naming its book, or, while it is open, a `marks.changed` for its account and symbol."""
+    book = watched.book
+    if book is None:
+        return False
+    if event["type"] == "positions.changed":
+        return any(Book(**changed) == book for changed in event["books"])
+    if event["type"] == "marks.changed":
+        return watched.is_open and event["account_id"] == book.exchange_id and book.symbol in event["symbols"]
+    return False
