@@ -25,9 +25,7 @@ RETRY_SECONDS = 5.0  # after a REST pass that failed as a whole
 
 def market_symbol_for(account: ExchangeAccount, symbol: str) -> str:
     """A canonical `BTC/USDT` on a swap account means its linear perpetual, `BTC/USDT:USDT`."""
-    if ":" in symbol or account.market_type != ExchangeAccount.MarketType.SWAP:
-        return symbol
-    return f"{symbol}:{symbol.split('/', 1)[1]}"
+    return account.market_symbol(symbol)
 
 
 async def with_rest_client(account: ExchangeAccount, work):
