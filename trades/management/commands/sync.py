@@ -10,11 +10,11 @@ from trades.sync import RestSync, scrub
 from trades.synchronizer import with_rest_client
 
 
-def parse_date(text: str) -> datetime:
-    """An ISO date or time, UTC unless it has an offset. Parsed in `handle`, not as argparse's
-    `type`: argparse shows a CommandError raised there as a traceback."""
+def parse_date(text: str | datetime) -> datetime:
+    """An ISO date or time, UTC unless it has an offset (or a datetime, from `call_command`). Parsed
+    in `handle`, not as argparse's `type`: argparse shows a CommandError raised there as a traceback."""
     try:
-        moment = datetime.fromisoformat(text)
+        moment = text if isinstance(text, datetime) else datetime.fromisoformat(text)
     except ValueError:
         raise CommandError(f"--since {text!r} is not a date: write an ISO date such as 2024-01-31 or 2024-01-31T12:00 (UTC unless an offset is given)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
