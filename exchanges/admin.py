@@ -3,11 +3,19 @@ from django.contrib import admin
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
+from .connectors import VenueUnreachable, venue_symbols
 from .models import BotInstance, ExchangeAccount, Market
+from .validation import symbols_on_venue_errors
+
+# A change to any of these makes the form load the venue's markets to check the symbols.
+VENUE_FIELDS = ("ccxt_id", "market_type", "base_url", "symbols")
 
 
 class ExchangeAccountForm(forms.ModelForm):
-    """API key and secret are write-only: never rendered back; left empty, they stay as they were."""
+    """API key and secret are write-only: never rendered back; left empty, they stay as they were.
+
+    The model's rules are checked as for any save; besides, a new account, or one whose venue, base
+    URL or symbols changed, has its symbols checked against the markets the venue lists."""
 
     api_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False), help_text="Leave empty to keep the stored key.")
     api_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False), help_text="Leave empty to keep the stored secret.")
@@ -17,12 +25,31 @@ class ExchangeAccountForm(forms.ModelForm):
         model = ExchangeAccount
         fields = ["name", "ccxt_id", "market_type", "api_key", "api_secret", "base_url", "enabled", "symbols", "backfill_since"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.venue_as_stored = {name: getattr(self.instance, name) for name in VENUE_FIELDS} if self.instance.pk else None
+
     def clean(self):
         cleaned = super().clean()
         for field in ("api_key", "api_secret"):
             if not cleaned.get(field) and self.instance.pk:
                 cleaned[field] = getattr(self.instance, field)
         return cleaned
+
+    def _post_clean(self):
+        """After the model's own rules (`ExchangeAccount.clean`) passed: the symbols on the venue."""
+        super()._post_clean()
+        account = self.instance
+        if self.errors or self.venue_as_stored == {name: getattr(account, name) for name in VENUE_FIELDS}:
+            return
+        try:
+            listed = venue_symbols(account)
+        except VenueUnreachable as error:
+            self.add_error("base_url" if account.base_url else None, f"{error}; nothing was saved")
+            return
+        errors = symbols_on_venue_errors(account.symbols, ccxt_id=account.ccxt_id, market_type=account.market_type, venue_symbols=listed)
+        for message in errors.get("symbols", []):
+            self.add_error("symbols", message)
 
 
 @admin.register(ExchangeAccount)

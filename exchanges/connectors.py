@@ -8,38 +8,19 @@ to the real exchange.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
+import ccxt
 import ccxt.pro
 
 from .models import ExchangeAccount, Market, canonical_symbol
 from .markets import forget_markets
 from .throttle import credit_idle_time
+from .venues import CLIENT_OPTIONS, UnsupportedAccount, unsupported_venue_message
 
-# ccxt.pro keeps an account's last `tradesLimit` trades (1,000 by default) for the next watch call;
-# a stream whose ingest waits longer than that many trades take to arrive (behind a REST pass's
-# pages, say: about a second at 1,000 trades/s) loses the oldest to the next REST pass. Keep ten times
-# as many: at 1,000 trades/s a ten-second stall loses none.
-STREAM_TRADES_KEPT = 10_000
-# Per (ccxt id, market type): options that keep load_markets to that type and skip the currencies call.
-CLIENT_OPTIONS = {
-    # fetchMargins: with credentials, binance's fetch_markets also asks the two sapi margin pair lists.
-    ("binance", "spot"): {
-        "defaultType": "spot",
-        "fetchMarkets": {"types": ["spot"]},
-        "fetchCurrencies": False,
-        "fetchMargins": False,
-        "tradesLimit": STREAM_TRADES_KEPT,
-    },
-    ("bybit", "swap"): {
-        "defaultType": "swap",
-        "defaultSubType": "linear",
-        "fetchMarkets": {"types": ["linear"]},
-        "tradesLimit": STREAM_TRADES_KEPT,
-    },
-}
 # bybit.py (ccxt 4.5.90) ignores options['fetchCurrencies']: load_markets calls fetch_currencies (a
 # signed /v5/asset/coin/query-info) whenever has['fetchCurrencies'] is True, so switch that off.
 CLIENT_HAS = {"bybit": {"fetchCurrencies": False}}
@@ -49,10 +30,6 @@ CLIENT_HAS = {"bybit": {"fetchCurrencies": False}}
 # the limit can fit one more into a minute (301 myTrades: 6,020) and be refused with a 429, which
 # repeated earns an IP ban: space them 2 % wider.
 CLIENT_RATE_LIMIT_MS = {"binance": 51}
-
-
-class UnsupportedAccount(ValueError):
-    pass
 
 
 def point_urls_at(urls, base_url: str):
@@ -87,7 +64,7 @@ def point_urls_at(urls, base_url: str):
 def client_config(account: ExchangeAccount) -> dict:
     options = CLIENT_OPTIONS.get((account.ccxt_id, account.market_type))
     if options is None:
-        raise UnsupportedAccount(f"{account.ccxt_id} {account.market_type} is not supported")
+        raise UnsupportedAccount(unsupported_venue_message(account.ccxt_id, account.market_type))
     return {
         "apiKey": str(account.api_key),
         "secret": str(account.api_secret),
@@ -160,6 +137,38 @@ def upsert_markets(account: ExchangeAccount, markets: dict) -> list[Market]:
     )
     forget_markets(account.pk)
     return stored
+
+
+class VenueUnreachable(Exception):
+    """The venue's markets could not be loaded: it is down, the base URL is wrong, or it refused."""
+
+
+def one_line_error(error: BaseException, limit: int = 300) -> str:
+    """`Type: first line of the message`, short enough for a log line or a health cell."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    text = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+async def load_venue_symbols(account: ExchangeAccount) -> dict[str, str]:
+    """The venue's markets of the account's type, ccxt symbol -> the venue's market id, loaded the
+    way the account's sync loads them (its ccxt client, its base URL)."""
+    client = build_client(account)
+    where = account.base_url or "the real exchange"
+    try:
+        markets = await client.load_markets()
+    except (ccxt.BaseError, OSError) as error:
+        raise VenueUnreachable(
+            f"could not load the markets of {account.ccxt_id} {account.market_type} from {where} ({one_line_error(error)})"
+        ) from error
+    finally:
+        await client.close()
+    return {market["symbol"]: market.get("id") or "" for market in markets.values() if market.get("type") == account.market_type}
+
+
+def venue_symbols(account: ExchangeAccount) -> dict[str, str]:
+    """`load_venue_symbols` for synchronous callers (a command, the admin)."""
+    return asyncio.run(load_venue_symbols(account))
 
 
 class ExchangeConnector:

@@ -1,9 +1,11 @@
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
 from .crypto import EncryptedTextField
+from .validation import account_errors, ccxt_symbol
 
 DECIMAL = {"max_digits": 38, "decimal_places": 18}
 
@@ -13,7 +15,19 @@ def canonical_symbol(market_symbol: str) -> str:
     return market_symbol.split(":", 1)[0]
 
 
+class UnknownAccount(LookupError):
+    """No account has the name asked for; the message names the ones there are."""
+
+
 class ExchangeAccountQuerySet(models.QuerySet):
+    def named(self, name: str) -> "ExchangeAccount":
+        account = self.filter(name=name).first()
+        if account is None:
+            names = list(ExchangeAccount.objects.order_by("name").values_list("name", flat=True))
+            known = f"the accounts are: {', '.join(names)}" if names else "there are none yet: add one with `accounts add`"
+            raise UnknownAccount(f"no account named {name!r}; {known}")
+        return account
+
     def without_credentials(self):
         """Accounts as shown (names, settings, health), without loading the API key and secret, each
         of which would be decrypted for nothing."""
@@ -56,6 +70,26 @@ class ExchangeAccount(models.Model):
 
     def __repr__(self) -> str:
         return f"<ExchangeAccount {self.name} ({self.ccxt_id} {self.market_type})>"
+
+    def clean(self) -> None:
+        """A venue the tracker supports, well-formed symbols, the credentials the venue needs, an
+        http(s) base URL. Whether the symbols exist on the venue needs its markets: the admin form
+        and the `accounts` command check that too."""
+        errors = account_errors(
+            ccxt_id=self.ccxt_id,
+            market_type=self.market_type,
+            symbols=self.symbols,
+            api_key=self.api_key,
+            api_secret=self.api_secret,
+            base_url=self.base_url,
+        )
+        if errors:
+            raise ValidationError(errors)
+
+    def market_symbol(self, symbol: str) -> str:
+        """The ccxt market symbol of one of the account's symbols (`BTC/USDT` on a swap account:
+        `BTC/USDT:USDT`)."""
+        return ccxt_symbol(self.market_type, symbol)
 
 
 class Market(models.Model):

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from exchanges.models import BotInstance, ExchangeAccount, Market
-from trades.health import sync_health
+from trades.health import DOWN, sync_health
 
 from . import formatting
 from .fold import AVG_PRICE_PLACES, EXACT, pnl_at_price
@@ -266,8 +266,9 @@ def health_rows(now: datetime) -> list[dict]:
     for h in sync_health(now=now):
         if not h.enabled:
             continue
-        ws = "stopped" if h.stopped_reason else "up" if h.ws_connected else "down"
-        error_css = "reason" if h.stopped_reason else "loss" if ws == "down" else "muted"
+        down = h.state == DOWN
+        ws = "stopped" if down else "up" if h.ws_connected else "down"
+        error_css = "reason" if down else "loss" if ws == "down" else "muted"
         rows.append(
             board_row(
                 "health",
@@ -278,15 +279,22 @@ def health_rows(now: datetime) -> list[dict]:
                     "ws_since": moment(h.ws_connected_since),
                     "last_rest_sync": moment(h.last_rest_sync),
                     "lag": duration(h.lag_seconds),
-                    "error": h.stopped_reason or h.last_error,
+                    "error": h.reason or h.last_error,
                     "rejected": str(h.rejected_trades),
-                    "audit": f"{h.last_audit_missing} missing of {h.last_audit_checked} at {moment(h.last_audit_at)}" if h.last_audit_at else "",
+                    "audit": _audit_text(h),
                 },
                 {"ws": f"ws-{ws}", "error": error_css},
-                badge={"error": "down"} if h.stopped_reason else {},
+                badge={"error": "down"} if down else {},
             )
         )
     return rows
+
+
+def _audit_text(h) -> str:
+    if not h.last_audit_at:
+        return ""
+    differing = f", {h.last_audit_differing} differ" if h.last_audit_differing else ""
+    return f"{h.last_audit_missing} missing{differing} of {h.last_audit_checked} at {moment(h.last_audit_at)}"
 
 
 def _finest(steps) -> Decimal | None:

@@ -1,5 +1,8 @@
 from django.contrib import admin
 
+from exchanges.admin import ExchangeAccountAdmin
+from exchanges.models import ExchangeAccount
+
 from .models import RejectedTrade, StreamHealth, SyncCursor, Trade
 
 
@@ -42,9 +45,27 @@ class SyncCursorAdmin(ReadOnlyAdmin):
 
 @admin.register(StreamHealth)
 class StreamHealthAdmin(admin.ModelAdmin):
-    list_display = ["account", "ws_connected_since", "ws_last_message_at", "ws_reconnects", "stopped_reason", "last_audit_at", "last_audit_missing", "last_error_at", "last_error"]
-    readonly_fields = ["account", "ws_connected_since", "ws_last_message_at", "ws_reconnects", "last_audit_at", "last_audit_checked", "last_audit_missing", "last_error", "last_error_at"]
+    list_display = ["account", "down_reason", "down_since", "ws_connected_since", "ws_last_message_at", "ws_reconnects", "stopped_reason", "last_audit_at", "last_audit_missing", "last_error_at", "last_error"]
+    readonly_fields = ["account", "down_reason", "down_since", "ws_connected_since", "ws_last_message_at", "ws_reconnects", "last_audit_at", "last_audit_checked", "last_audit_missing", "last_error", "last_error_at"]
     fields = ["account", "stopped_reason", *readonly_fields[1:]]
 
     def has_add_permission(self, request):
         return False
+
+
+class TrackedAccountAdmin(ExchangeAccountAdmin):
+    """The exchange app's account admin with each account's sync state beside it (this app keeps
+    sync health; the exchange app below it does not know of it)."""
+
+    list_display = [*ExchangeAccountAdmin.list_display[:4], "sync", *ExchangeAccountAdmin.list_display[4:]]
+    list_select_related = ["health"]
+
+    @admin.display(description="sync")
+    def sync(self, account):
+        health = getattr(account, "health", None)
+        reason = (health.stopped_reason or health.down_reason) if health else ""
+        return f"down: {reason}" if reason else "ok"
+
+
+admin.site.unregister(ExchangeAccount)
+admin.site.register(ExchangeAccount, TrackedAccountAdmin)

@@ -190,6 +190,9 @@ class AccountHealthOut(Schema):
     account_id: int
     account: str
     enabled: bool
+    state: Literal["ok", "down"] = Field(description="down while the venue refuses the account or its sync cannot run.")
+    reason: str = Field(description="Why the account is down, one line (never its credentials); empty while it is ok.")
+    down_since: UtcDateTime | None = Field(description="When the account went down, while it is down for a reason other than a refusal.")
     ws_connected: bool
     ws_connected_since: UtcDateTime | None
     ws_last_message_at: UtcDateTime | None

@@ -1,5 +1,6 @@
-"""Reads of sync health for the API and the operator pages: per account, its WebSocket stream and the
-REST sync of each symbol."""
+"""Sync health for the API, the operator pages and the admin: per account, its WebSocket stream, the
+REST sync of each symbol, and whether the account is down and why. The down state is written here
+too (`mark_down`, `mark_up`), beside what reads it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count
+from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
 
 from .models import RejectedTrade, StreamHealth, SyncCursor
+
+
+OK, DOWN = "ok", "down"
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,19 @@ class AccountHealth:
     last_audit_checked: int = 0
     last_audit_missing: int = 0
     last_audit_differing: int = 0  # stored trades whose content differs from the exchange's copy
+    down_reason: str = ""
+    down_since: datetime | None = None
+
+    @property
+    def state(self) -> str:
+        """"down" while the venue refused the account (`stopped_reason`) or its sync cannot run
+        (`down_reason`); "ok" otherwise."""
+        return DOWN if self.reason else OK
+
+    @property
+    def reason(self) -> str:
+        """Why the account is down, one line; empty while it is not."""
+        return self.stopped_reason or self.down_reason
 
     @property
     def last_rest_sync(self) -> datetime | None:
@@ -108,6 +126,22 @@ def sync_health(*, now: datetime, account_id: int | None = None) -> list[Account
                 last_audit_checked=stream.last_audit_checked,
                 last_audit_missing=stream.last_audit_missing,
                 last_audit_differing=stream.last_audit_differing,
+                down_reason=stream.down_reason,
+                down_since=stream.down_since,
             )
         )
     return result
+
+
+def mark_down(account: ExchangeAccount, reason: str) -> None:
+    """The account's sync cannot run, for `reason` (one line, credentials already taken out); kept
+    as its last error too. `down_since` stays where the account first went down."""
+    now = timezone.now()
+    health, _ = StreamHealth.objects.get_or_create(account=account)
+    health.down_reason, health.last_error, health.last_error_at = reason, reason, now
+    health.down_since = health.down_since or now
+    health.save(update_fields=["down_reason", "down_since", "last_error", "last_error_at"])
+
+
+def mark_up(account: ExchangeAccount) -> None:
+    StreamHealth.objects.filter(account=account).update(down_reason="", down_since=None)

@@ -107,6 +107,10 @@ class StreamHealth(models.Model):
     stopped_reason = models.TextField(
         blank=True, default="", help_text="Why sync stopped for this account (e.g. rejected keys); clear to resume."
     )
+    down_reason = models.TextField(
+        blank=True, default="", help_text="Why the account's sync cannot run now (the venue unreachable, say); empty while it runs."
+    )
+    down_since = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_audit_at = models.DateTimeField(null=True, blank=True)

@@ -106,10 +106,12 @@ class AccountStream:
 
     async def _run(self) -> None:
         attempt = 0
+        last_logged = ""  # a stream that keeps failing the same way says so once, not at every attempt
         while True:
-            client = self.make_client()
+            client = None
             self._connected = False
             try:
+                client = self.make_client()
                 await self._watch(client)
                 attempt = 0
             except AccountStopped:
@@ -119,12 +121,17 @@ class AccountStream:
                 if refused is not None:
                     raise AccountStopped(scrub(f"{type(refused).__name__}: {refused}", self.account)) from error
                 message = scrub(f"{type(error).__name__}: {error}", self.account)
-                logger.warning("stream of %s dropped: %s", self.account.name, message)
+                if self._connected or message != last_logged:
+                    logger.warning("stream of %s dropped: %s", self.account.name, message)
+                    last_logged = message
+                else:
+                    logger.debug("stream of %s dropped again: %s", self.account.name, message)
                 await db_sync_to_async(_set_health)(self.account, ws_connected_since=None, last_error=message[:2000], last_error_at=timezone.now())
                 # Back off while connecting fails; a connection that was up reconnects at once.
                 attempt = 1 if self._connected else attempt + 1
             finally:
-                await _close_quietly(client)
+                if client is not None:
+                    await _close_quietly(client)
             await db_sync_to_async(_count_reconnect)(self.account)
             await asyncio.sleep(self.backoff.delay(min(attempt, 6)))
 

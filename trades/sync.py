@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from exchanges.connectors import one_line_error
 from exchanges.models import ExchangeAccount
 
 from .backoff import AccountStopped, Backoff
@@ -39,6 +40,18 @@ class SyncResult:
     account: str
     symbols: list[SymbolResult] = field(default_factory=list)
     stopped: str = ""
+    errors: dict[str, str] = field(default_factory=dict)  # market symbol -> why its pass failed
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.stopped or self.errors)
+
+    @property
+    def down_reason(self) -> str:
+        """Why the account did not sync at all: every symbol of the pass failed. Empty otherwise."""
+        if self.stopped or self.symbols or not self.errors:
+            return self.stopped
+        return "; ".join(f"{symbol}: {message}" for symbol, message in self.errors.items())[:500]
 
     @property
     def new(self) -> int:
@@ -98,18 +111,23 @@ def _finish_pass(cursor: SyncCursor, result: SymbolResult) -> None:
     cursor.save(update_fields=["last_sync_at", "last_pass_fetched", "last_pass_new", "last_error"])
 
 
-def _record_error(account: ExchangeAccount, market_symbol: str | None, message: str, stop: bool = False) -> None:
+def _record_error(account: ExchangeAccount, market_symbol: str | None, message: str, stop: bool = False) -> str:
+    """Store the error on the symbol's cursor and the account's health; returns the error the cursor
+    held before (empty after a pass that went well), so that a repeated failure is logged once."""
     message = scrub(message, account)[:2000]
     now = timezone.now()
+    previous = ""
     if market_symbol:
-        SyncCursor.objects.update_or_create(
-            account=account, symbol=market_symbol, defaults={"last_error": message, "last_error_at": now}
-        )
+        cursor, _ = SyncCursor.objects.get_or_create(account=account, symbol=market_symbol)
+        previous = cursor.last_error
+        cursor.last_error, cursor.last_error_at = message, now
+        cursor.save(update_fields=["last_error", "last_error_at"])
     health, _ = StreamHealth.objects.get_or_create(account=account)
     health.last_error, health.last_error_at = message, now
     if stop:
         health.stopped_reason = message
     health.save()
+    return previous
 
 
 def restart_pass(account: ExchangeAccount, market_symbol: str, since: datetime) -> None:
@@ -197,6 +215,9 @@ class RestSync:
             except AccountStopped as stop:
                 return await self._stopped(result, market_symbol, stop)
             except Exception as error:  # recorded and shown in sync health; the other symbols go on
-                logger.exception("sync of %s %s failed", self.account.name, market_symbol)
-                await db_sync_to_async(_record_error)(self.account, market_symbol, f"{type(error).__name__}: {error}")
+                message = scrub(one_line_error(error), self.account)
+                result.errors[market_symbol] = message
+                previous = await db_sync_to_async(_record_error)(self.account, market_symbol, message)
+                if previous != message:  # logged once, with its traceback, not at every pass
+                    logger.error("sync of %s %s failed: %s", self.account.name, market_symbol, message, exc_info=error)
         return result

@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from exchanges.connectors import one_line_error
 from exchanges.models import ExchangeAccount
+from exchanges.validation import account_errors, one_line
 
 from .backoff import AccountStopped
 from .db import db_sync_to_async, share_the_interpreter_finely
+from .health import mark_down, mark_up
 from .models import StreamHealth, Trade
 from .streams import AccountStream
-from .sync import RestSync, SyncResult, _record_error
+from .sync import RestSync, SyncResult, _record_error, scrub
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +28,7 @@ RETRY_SECONDS = 5.0  # after a REST pass that failed as a whole
 
 def market_symbol_for(account: ExchangeAccount, symbol: str) -> str:
     """A canonical `BTC/USDT` on a swap account means its linear perpetual, `BTC/USDT:USDT`."""
-    if ":" in symbol or account.market_type != ExchangeAccount.MarketType.SWAP:
-        return symbol
-    return f"{symbol}:{symbol.split('/', 1)[1]}"
+    return account.market_symbol(symbol)
 
 
 async def with_rest_client(account: ExchangeAccount, work):
@@ -53,6 +54,7 @@ class AccountSync:
     passes: int = 0
     last_result: SyncResult | None = None
     backfilled: bool = False
+    down: str | None = None  # why the last REST pass could not sync the account; "" while it can; None before a pass
 
     @property
     def account(self) -> ExchangeAccount:
@@ -81,16 +83,28 @@ class TradeSynchronizer:
         self.periodic_rest = periodic_rest
         self.marks = marks
         self.running: dict[str, AccountSync] = {}
+        self.not_started: dict[str, str] = {}  # account name -> why it cannot start
 
     async def start(self, symbols_by_account: dict[str, list[str]]) -> None:
         for name, symbols in symbols_by_account.items():
             await self.start_account(name, symbols)
 
     async def start_account(self, name: str, symbols: list[str]) -> None:
+        """Start both paths for the account; one that cannot start (an unsupported venue, missing
+        credentials: see `exchanges.validation`) is marked down with the reason instead, logged once
+        however often it is asked to start."""
         if name in self.running:
             return
         connector = self.exchange_connectors[name]
         account = connector.account
+        problems = cannot_start(account, symbols)
+        if problems:
+            if self.not_started.get(name) != problems:
+                logger.error("account %s is down: it cannot start: %s", name, problems)
+                await _write_health(mark_down, account, f"cannot start: {problems}")
+            self.not_started[name] = problems
+            return
+        self.not_started.pop(name, None)
         state = AccountSync(connector, [market_symbol_for(account, s) for s in symbols])
         self.running[name] = state
         state.rest_due.set()
@@ -130,8 +144,8 @@ class TradeSynchronizer:
             state.rest_due.clear()
             try:
                 result = await RestSync(state.account, state.connector.rest_client()).run(state.symbols)
-            except Exception:  # the database went away mid-pass, say: the next pass resumes from the cursors
-                logger.exception("REST pass of %s failed; trying again in %.0fs", state.account.name, RETRY_SECONDS)
+            except Exception as error:  # the venue or the database unreachable, say: the next pass resumes from the cursors
+                await self._went_down(state, scrub(one_line_error(error), state.account), error)
                 await asyncio.sleep(RETRY_SECONDS)
                 state.rest_due.set()
                 continue
@@ -144,6 +158,24 @@ class TradeSynchronizer:
                 logger.error("%s stopped: %s", state.account.name, result.stopped)
                 await self._halt(state)
                 return
+            if result.down_reason:
+                await self._went_down(state, result.down_reason)
+            elif state.down != "":  # up again, or up for the first time in this process (a down state left by an earlier one)
+                if state.down:
+                    logger.info("account %s is up again: its REST pass went through", state.account.name)
+                state.down = ""
+                await _write_health(mark_up, state.account)
+
+    async def _went_down(self, state: AccountSync, reason: str, error: BaseException | None = None) -> None:
+        """Logged and stored once per change of reason (the traceback, if any, with the first)."""
+        if reason == state.down:
+            return
+        if not state.down:
+            logger.error("account %s is down: %s; trying again", state.account.name, reason, exc_info=error)
+        else:
+            logger.error("account %s is still down, now: %s", state.account.name, reason)
+        state.down = reason
+        await _write_health(mark_down, state.account, reason)
 
     async def _stream_loop(self, state: AccountSync) -> None:
         async def catch_up():
@@ -182,6 +214,28 @@ class TradeSynchronizer:
         for task in state.tasks:
             if task is not current:
                 task.cancel()
+
+
+def cannot_start(account: ExchangeAccount, symbols: list[str]) -> str:
+    """What keeps the account from syncing before any call to its venue, one line; empty if nothing."""
+    errors = account_errors(
+        ccxt_id=account.ccxt_id,
+        market_type=account.market_type,
+        symbols=list(symbols),
+        api_key=account.api_key,
+        api_secret=account.api_secret,
+        base_url=account.base_url,
+    )
+    return one_line(errors)
+
+
+async def _write_health(write, *args) -> None:
+    """A health write that fails (the database gone for a moment) is logged, not raised: the
+    account's loop goes on, and the next change of state writes again."""
+    try:
+        await db_sync_to_async(write)(*args)
+    except Exception as error:
+        logger.warning("could not record the sync health of %s: %s", args[0].name, one_line_error(error))
 
 
 def _enabled_accounts(shard: tuple[int, int] | None) -> list[ExchangeAccount]:

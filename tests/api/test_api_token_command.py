@@ -45,3 +45,8 @@ def test_unknown_user_or_token_is_an_error(db):
         run("create", "nobody")
     with pytest.raises(CommandError, match="no token with id 99"):
         run("revoke", "99")
+
+
+def test_a_token_id_that_is_not_a_number_says_what_to_write(operator):
+    with pytest.raises(CommandError, match=r"^'abc' is not a token id: write the number `api_token list` shows first$"):
+        run("revoke", "abc")

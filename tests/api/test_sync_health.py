@@ -62,3 +62,20 @@ def test_a_stopped_account_says_why(api, account):
     (health,) = api.get("/api/sync-health").json()
 
     assert (health["stopped_reason"], health["last_error"]) == ("API key rejected", "AuthenticationError")
+
+
+def test_sync_health_says_which_accounts_are_down_and_why(api, account):
+    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    spot3 = make_account("spot3")
+    StreamHealth.objects.create(account=account, stopped_reason="binance_spot BTC/USDT: AuthenticationError: signature not valid")
+    StreamHealth.objects.create(account=perp, down_reason="NetworkError: connection refused", down_since=NOW)
+    StreamHealth.objects.create(account=spot3, last_error="a stream dropped once")
+
+    health = {h["account"]: h for h in api.get("/api/sync-health").json()}
+
+    assert {name: (h["state"], h["reason"]) for name, h in health.items()} == {
+        "binance_spot": ("down", "binance_spot BTC/USDT: AuthenticationError: signature not valid"),
+        "bybit_perp": ("down", "NetworkError: connection refused"),
+        "spot3": ("ok", ""),
+    }
+    assert health["bybit_perp"]["down_since"] == "2024-01-01T12:00:00Z"

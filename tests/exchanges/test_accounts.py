@@ -4,6 +4,8 @@ from django.db import connection
 
 from exchanges.models import ExchangeAccount
 
+from ..factories import make_account
+
 pytestmark = pytest.mark.django_db
 
 
@@ -15,8 +17,8 @@ def run(*args):
     return out.getvalue()
 
 
-def test_add_list_disable():
-    run("add", "binance_spot", "--exchange", "binance", "--type", "spot", "--symbols", "BTC/USDT,ETH/USDT", "--api-key", "K1", "--secret", "S3cr3t-value")
+def test_add_list_disable(simulator):
+    run("add", "binance_spot", "--exchange", "binance", "--type", "spot", "--symbols", "BTC/USDT,ETH/USDT", "--api-key", "K1", "--secret", "S3cr3t-value", "--base-url", simulator.base_url)
     account = ExchangeAccount.objects.get(name="binance_spot")
     assert (account.ccxt_id, account.market_type, account.symbols) == ("binance", "spot", ["BTC/USDT", "ETH/USDT"])
     assert account.api_secret == "S3cr3t-value"
@@ -26,7 +28,7 @@ def test_add_list_disable():
 
 
 def test_secrets_are_encrypted_at_rest_and_never_listed():
-    run("add", "acct", "--exchange", "bybit", "--type", "swap", "--api-key", "my-key-123", "--secret", "my-secret-456")
+    run("add", "acct", "--exchange", "bybit", "--type", "swap", "--symbols", "BTC/USDT", "--api-key", "my-key-123", "--secret", "my-secret-456", "--no-check")
     with connection.cursor() as cursor:
         cursor.execute("SELECT api_key, api_secret FROM exchanges_exchangeaccount WHERE name = 'acct'")
         stored = " ".join(cursor.fetchone())
@@ -37,7 +39,8 @@ def test_secrets_are_encrypted_at_rest_and_never_listed():
 
 
 def test_disable_an_unknown_account_is_an_error():
-    with pytest.raises(CommandError, match="no account named"):
+    make_account("spot1")
+    with pytest.raises(CommandError, match="^no account named 'nope'; the accounts are: spot1$"):
         run("disable", "nope")
 
 

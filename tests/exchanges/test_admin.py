@@ -30,9 +30,11 @@ def test_admin_lists_accounts_trades_and_positions_without_showing_secrets(admin
 
 
 def test_saving_an_account_with_empty_secret_fields_keeps_the_secrets(admin_client, account):
+    account.symbols = ["BTC/USDT"]
+    account.save()
     response = admin_client.post(
         f"/admin/exchanges/exchangeaccount/{account.pk}/change/",
-        {"name": account.name, "ccxt_id": "binance", "market_type": "spot", "api_key": "", "api_secret": "", "base_url": "", "enabled": "on", "symbols": "[]"},
+        {"name": account.name, "ccxt_id": "binance", "market_type": "spot", "api_key": "", "api_secret": "", "base_url": "", "enabled": "on", "symbols": '["BTC/USDT"]'},
     )
     assert response.status_code == 302
     account.refresh_from_db()

@@ -13,7 +13,7 @@ class Command(BaseCommand):
         create.add_argument("username")
         create.add_argument("--name", default="", help="what will use it")
         sub.add_parser("list", help="List tokens (their first characters only).")
-        sub.add_parser("revoke", help="Revoke a token by its id.").add_argument("id", type=int)
+        sub.add_parser("revoke", help="Revoke a token by its id.").add_argument("id", help="the id `api_token list` shows first")
 
     def handle(self, *args, action, **options):
         getattr(self, f"handle_{action}")(**options)
@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle_create(self, username, name, **_):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
-            raise CommandError(f"no user named {username!r}")
+            raise CommandError(f"no user named {username!r}: name an existing login (`manage.py createsuperuser` makes one)")
         api_token, token = ApiToken.issue(user, name)
         self.stderr.write(f"token {api_token.pk} for {username}; shown once, keep it now:")
         self.stdout.write(token)
@@ -33,8 +33,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{t.pk}\t{t.hint}…\t{t.user.get_username()}\t{t.name or '-'}\t{state}\t{used}")
 
     def handle_revoke(self, id, **_):
-        api_token = ApiToken.objects.filter(pk=id).first()
+        if not id.isdigit():
+            raise CommandError(f"{id!r} is not a token id: write the number `api_token list` shows first")
+        api_token = ApiToken.objects.filter(pk=int(id)).first()
         if api_token is None:
-            raise CommandError(f"no token with id {id}")
+            raise CommandError(f"no token with id {id}: `api_token list` shows the ids")
         api_token.revoke()
         self.stdout.write(f"token {id} revoked")

@@ -4,7 +4,21 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from exchanges.models import ExchangeAccount
+from exchanges.connectors import VenueUnreachable, venue_symbols
+from exchanges.models import ExchangeAccount, UnknownAccount
+from exchanges.validation import one_line, symbols_on_venue_errors
+from exchanges.venues import supported_list
+
+# The option that sets each field, for messages that say what to write instead.
+OPTIONS = {
+    "name": "name",
+    "ccxt_id": "--exchange",
+    "market_type": "--type",
+    "symbols": "--symbols",
+    "api_key": "--api-key",
+    "api_secret": "--secret",
+    "base_url": "--base-url",
+}
 
 
 class Command(BaseCommand):
@@ -14,12 +28,19 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         add = sub.add_parser("add", help="Add an account, or update the one with this name.")
         add.add_argument("name")
-        add.add_argument("--exchange", required=True, help="ccxt exchange id, e.g. binance or bybit")
-        add.add_argument("--type", dest="market_type", choices=ExchangeAccount.MarketType.values, default="spot")
-        add.add_argument("--symbols", default="", help="comma-separated, e.g. BTC/USDT,ETH/USDT")
+        add.add_argument("--exchange", required=True, help=f"ccxt exchange id; supported with --type: {supported_list()}")
+        add.add_argument("--type", dest="market_type", default="spot", help="market type: spot or swap (linear perpetuals)")
+        add.add_argument(
+            "--symbols",
+            default=None,
+            help="comma-separated markets, e.g. BTC/USDT,ETH/USDT (a swap account: BTC/USDT:USDT); omitted on an update, kept",
+        )
         add.add_argument("--api-key", default=None)
         add.add_argument("--secret", default=None, help="omit to be asked for it (keeps it out of the shell history)")
         add.add_argument("--base-url", default="", help="point ccxt at another host, e.g. the simulator")
+        add.add_argument(
+            "--no-check", dest="check", action="store_false", help="store without loading the venue's markets to check the symbols"
+        )
         sub.add_parser("list", help="List accounts (never their secrets).")
         for action in ("disable", "enable"):
             sub.add_parser(action).add_argument("name")
@@ -27,28 +48,43 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         getattr(self, f"handle_{action}")(**options)
 
-    def handle_add(self, name, exchange, market_type, symbols, api_key, secret, base_url, **_):
+    def handle_add(self, name, exchange, market_type, symbols, api_key, secret, base_url, check, **_):
+        """Nothing is stored unless every rule holds and (without --no-check) every symbol is a
+        market the venue lists."""
         if secret is None and sys.stdin.isatty():
             secret = getpass.getpass(f"API secret for {name}: ")
         account = ExchangeAccount.objects.filter(name=name).first() or ExchangeAccount(name=name)
-        account.ccxt_id = exchange
-        account.market_type = market_type
-        account.symbols = [s.strip() for s in symbols.split(",") if s.strip()]
+        account.ccxt_id = exchange.strip().lower()
+        account.market_type = market_type.strip().lower()
+        if symbols is not None or account.pk is None:
+            account.symbols = [s.strip() for s in symbols.split(",")] if (symbols or "").strip() else []
         account.base_url = base_url
         if api_key is not None:
             account.api_key = api_key
         if secret is not None:
             account.api_secret = secret
         try:
-            account.full_clean()
+            # The market type's own choice check is left to the venue rule, which lists what to write.
+            account.full_clean(exclude=["market_type"])
         except ValidationError as error:
-            raise CommandError("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())) from None
+            raise CommandError(one_line(error.message_dict, OPTIONS)) from None
+        if check:
+            self.check_symbols_on_venue(account)
         created = account.pk is None
         account.save()
         self.stdout.write(f"{'added' if created else 'updated'} {account.name}")
 
+    def check_symbols_on_venue(self, account):
+        try:
+            listed = venue_symbols(account)
+        except VenueUnreachable as error:
+            raise CommandError(f"{error}; nothing stored. Check --base-url, or add --no-check to store without checking the symbols") from None
+        errors = symbols_on_venue_errors(account.symbols, ccxt_id=account.ccxt_id, market_type=account.market_type, venue_symbols=listed)
+        if errors:
+            raise CommandError(one_line(errors, OPTIONS))
+
     def handle_list(self, **_):
-        for account in ExchangeAccount.objects.all():
+        for account in ExchangeAccount.objects.without_credentials():
             state = "enabled" if account.enabled else "disabled"
             where = account.base_url or "live"
             symbols = ",".join(account.symbols) or "-"
@@ -61,6 +97,10 @@ class Command(BaseCommand):
         self._set_enabled(name, True)
 
     def _set_enabled(self, name, enabled):
-        if not ExchangeAccount.objects.filter(name=name).update(enabled=enabled):
-            raise CommandError(f"no account named {name!r}")
+        try:
+            ExchangeAccount.objects.named(name)
+        except UnknownAccount as error:
+            raise CommandError(str(error)) from None
+        ExchangeAccount.objects.filter(name=name).update(enabled=enabled)
         self.stdout.write(f"{name} {'enabled' if enabled else 'disabled'}")
+

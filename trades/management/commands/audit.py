@@ -4,9 +4,8 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from exchanges.models import ExchangeAccount
 from trades.audit import audit_account, describe
-from trades.management.commands.sync import parse_date
+from trades.management.commands.sync import chosen_accounts, failed_accounts, failure, parse_date
 from trades.synchronizer import with_rest_client
 
 
@@ -18,17 +17,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--account", help="account name (default: every enabled account)")
-        parser.add_argument("--since", type=parse_date, help="start of the range (default: 24 hours ago)")
+        parser.add_argument("--since", help="start of the range, an ISO date or time (default: 24 hours ago)")
         parser.add_argument("--repair", action="store_true", help="store the missing trades")
 
     def handle(self, *args, account=None, since=None, repair=False, **options):
-        accounts = ExchangeAccount.objects.filter(name=account) if account else ExchangeAccount.objects.filter(enabled=True)
-        if account and not accounts.exists():
-            raise CommandError(f"no account named {account!r}")
-        since = since or timezone.now() - timedelta(hours=24)
+        since = parse_date(since) if since else timezone.now() - timedelta(hours=24)
+        accounts = chosen_accounts(account)
         missing_total = differing_total = 0
-        for acct in accounts:
-            result = asyncio.run(self.audit(acct, since, repair))
+        failed = []
+        for acct in accounts:  # an account that fails is reported and the others are audited
+            try:
+                result = asyncio.run(self.audit(acct, since, repair))
+            except Exception as error:
+                self.stderr.write(f"{acct.name} failed: {failure(acct, error)}")
+                failed.append(acct.name)
+                continue
             missing_total += result.missing_count
             differing_total += result.differing_count
             self.stdout.write(
@@ -46,6 +49,8 @@ class Command(BaseCommand):
             problems.append(f"{missing_total} trades missing; run with --repair to store them")
         if differing_total:
             problems.append(f"{differing_total} stored trades differ from the exchange's; --repair never overwrites one: look into them")
+        if failed:
+            problems.append(str(failed_accounts(failed, len(accounts), "were audited")))
         if problems:
             raise CommandError("; ".join(problems))
 

@@ -4,17 +4,39 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from exchanges.models import ExchangeAccount
-from trades.sync import RestSync
+from exchanges.connectors import one_line_error
+from exchanges.models import ExchangeAccount, UnknownAccount
+from trades.sync import RestSync, scrub
 from trades.synchronizer import with_rest_client
 
 
-def parse_date(text: str) -> datetime:
+def parse_date(text: str | datetime) -> datetime:
+    """An ISO date or time, UTC unless it has an offset (or a datetime, from `call_command`). Parsed
+    in `handle`, not as argparse's `type`: argparse shows a CommandError raised there as a traceback."""
     try:
-        moment = datetime.fromisoformat(text)
+        moment = text if isinstance(text, datetime) else datetime.fromisoformat(text)
     except ValueError:
-        raise CommandError(f"--since {text!r}: use an ISO date such as 2024-01-31 or 2024-01-31T12:00") from None
+        raise CommandError(f"--since {text!r} is not a date: write an ISO date such as 2024-01-31 or 2024-01-31T12:00 (UTC unless an offset is given)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def chosen_accounts(name: str | None) -> list[ExchangeAccount]:
+    """The account named (enabled or not), or every enabled one."""
+    if not name:
+        return list(ExchangeAccount.objects.filter(enabled=True).order_by("name"))
+    try:
+        return [ExchangeAccount.objects.named(name)]
+    except UnknownAccount as error:
+        raise CommandError(str(error)) from None
+
+
+def failure(account: ExchangeAccount, error: BaseException) -> str:
+    """One line for an account whose run raised, without its credentials."""
+    return scrub(one_line_error(error), account)
+
+
+def failed_accounts(failed: list[str], total: int, done: str) -> CommandError:
+    return CommandError(f"{len(failed)} of {total} accounts failed: {', '.join(failed)} (see above); the others {done}")
 
 
 class Command(BaseCommand):
@@ -22,24 +44,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--account", help="account name (default: every enabled account)")
-        parser.add_argument("--since", type=parse_date, help="re-read from this date instead of the saved cursor")
+        parser.add_argument("--since", help="re-read from this date instead of the saved cursor (ISO: 2024-01-31, 2024-01-31T12:00)")
 
     def handle(self, *args, account=None, since=None, **options):
-        accounts = ExchangeAccount.objects.filter(enabled=True)
-        if account:
-            accounts = ExchangeAccount.objects.filter(name=account)
-            if not accounts.exists():
-                raise CommandError(f"no account named {account!r}")
-        failed = False
-        for acct in accounts:
-            result = asyncio.run(self.sync_account(acct, since))
+        since = parse_date(since) if since else None
+        accounts = chosen_accounts(account)
+        failed = []
+        for acct in accounts:  # an account that fails is reported and the others go on
+            try:
+                result = asyncio.run(self.sync_account(acct, since))
+            except Exception as error:
+                sys.stderr.write("\n")
+                self.stderr.write(f"{acct.name} failed: {failure(acct, error)}")
+                failed.append(acct.name)
+                continue
             sys.stderr.write("\n")
             self.stdout.write(f"{acct.name}: {result.fetched} fetched, {result.new} new")
             if result.stopped:
                 self.stderr.write(f"{acct.name} stopped: {result.stopped}")
-                failed = True
+            for symbol, message in result.errors.items():
+                self.stderr.write(f"{acct.name} {symbol} failed: {message}")
+            if result.failed:
+                failed.append(acct.name)
         if failed:
-            raise CommandError("some accounts were refused by their exchange")
+            raise failed_accounts(failed, len(accounts), "synced")
 
     async def sync_account(self, account, since):
         def progress(symbol, fetched, new):
