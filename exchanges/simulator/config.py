@@ -121,6 +121,13 @@ def default_secret(name: str, seed: int) -> str:
     return f"sim-{name}-secret-{seed}"
 
 
+def _may_share_key(a: AccountConfig, b: AccountConfig) -> bool:
+    """Two accounts may have one key only as two categories of one unified account (Bybit's UTA)."""
+    if a.api_key != b.api_key:
+        return True
+    return a.venue.exchange is b.venue.exchange and a.venue.exchange.unified_keys and a.venue is not b.venue and a.api_secret == b.api_secret
+
+
 def parse_config(raw: dict) -> SimConfig:
     if not isinstance(raw, dict):
         raise ConfigError("the config is a JSON object")
@@ -128,9 +135,9 @@ def parse_config(raw: dict) -> SimConfig:
     accounts = tuple(_account(a, i, seed) for i, a in enumerate(raw.get("accounts", [])))
     if not accounts:
         raise ConfigError("accounts: at least one account is required")
-    names, keys = [a.name for a in accounts], [a.api_key for a in accounts]
-    if len(set(names)) != len(names) or len(set(keys)) != len(keys):
-        raise ConfigError("accounts: names and API keys must be unique")
+    names = [a.name for a in accounts]
+    if len(set(names)) != len(names) or not all(_may_share_key(a, b) for a in accounts for b in accounts if a is not b):
+        raise ConfigError("accounts: names and API keys must be unique (only one unified account's categories share a key)")
     limits = raw.get("rate_limits", {})
     try:
         return SimConfig(

@@ -113,6 +113,7 @@ class Exchange:
     trade_list_paths: tuple[str, ...] = ()  # the REST calls answering with trades (a "corrupt" fault spoils them)
     limits_class: type  # its rate_limits entry in the config
     stats_key = ""  # where GET /_sim/stats shows its limiter's state
+    unified_keys = False  # whether one key serves accounts of several of its protocols (a unified account)
 
     def __init__(self, sim, protocols: list[Protocol]):
         self.sim, self.protocols = sim, protocols  # the registered protocols served on this API

@@ -325,21 +325,6 @@ async def my_trades(request, ex):
     return _json(ex, [my_trade(book.fill(i)) for i in indices])
 
 
-def corrupt_rest(body, how: str) -> bool:
-    """Spoil the first trade of a myTrades answer (a "corrupt" fault); False if it has none."""
-    if not isinstance(body, list) or not body:
-        return False
-    spoil(body[0], "qty", how)
-    return True
-
-
-def corrupt_event(message: dict, how: str) -> None:
-    """Spoil the fill amount of a pushed executionReport (a "corrupt" fault)."""
-    event = message.get("event")
-    if isinstance(event, dict) and event.get("e") == "executionReport":
-        spoil(event, "l", how)
-
-
 # --- WebSocket API --------------------------------------------------------------------------------
 
 
@@ -534,10 +519,15 @@ class BinanceExchange(Exchange):
         return rate_limited(self, 429, retry_after)
 
     def corrupt_rest(self, body, how: str) -> bool:
-        return corrupt_rest(body, how)
+        if not isinstance(body, list) or not body:
+            return False
+        spoil(body[0], "qty", how)
+        return True
 
     def corrupt_event(self, message: dict, how: str) -> None:
-        corrupt_event(message, how)
+        event = message.get("event")
+        if isinstance(event, dict) and event.get("e") == "executionReport":
+            spoil(event, "l", how)
 
     def ban(self, seconds: float) -> bool:
         self.limiter.ban(seconds)

@@ -395,6 +395,7 @@ class BybitExchange(Exchange):
     trade_list_paths = ("/v5/execution/list",)
     limits_class = BybitLimits
     stats_key = "bybit_limits"
+    unified_keys = True
 
     @classmethod
     def parse_limits(cls, raw: dict) -> BybitLimits:
