@@ -69,8 +69,9 @@ def _parse_trade(sim, item) -> tuple[Book, dict]:
     else:
         if not coin:
             coin = market.settle or (market.base if side == "buy" else market.quote)
-        if account.protocol == "bybit" and coin != market.settle:
-            raise Rejected(f"bybit linear fees are paid in the settle coin {market.settle}")
+        refusal = account.venue.fee_coin_refusal(market, coin)
+        if refusal:
+            raise Rejected(refusal)
         fee_units, coin_index = to_units(fee, FEE_QUANTUM, "fee"), book.coin_index(coin)
     order_qty = _decimal(item, "order_qty", required=False)
     return book, {
@@ -176,8 +177,9 @@ async def post_faults(request: web.Request) -> web.Response:
             if action == "disconnect":
                 disconnected += sim.feed.drop_all()
             if action == "ban":
-                sim.binance_weights.ban(float(spec.get("seconds", 60)))
-                sim.faults.injected["binance.ban"] += 1
+                for exchange in sim.exchanges.values():
+                    if exchange.ban(float(spec.get("seconds", 60))):
+                        sim.faults.injected[f"{exchange.name}.ban"] += 1
             applied.append(action)
     except FaultError as error:
         return _bad(str(error))
@@ -203,8 +205,7 @@ async def get_stats(request: web.Request) -> web.Response:
             "rate_limited": {k.removeprefix("rate_limited."): v for k, v in sorted(stats.items()) if k.startswith("rate_limited.")},
             "websocket": {k.removeprefix("ws."): v for k, v in sorted(stats.items()) if k.startswith("ws.")},
             "open_websockets": len(sim.feed.connections),
-            "binance_weight": sim.binance_weights.state(),
-            "bybit_limits": sim.bybit_rates.state(),
+            **{exchange.stats_key: exchange.limiter.state() for exchange in sim.exchanges.values()},
             "faults": sim.faults.state(),
             "trades": {f"{account} {symbol}": len(book) for (account, symbol), book in sim.ledger.books.items()},
         }

@@ -29,8 +29,6 @@ REST_KINDS = ("429", "5xx", "malformed", "hang", "corrupt")
 WS_KINDS = ("drop", "duplicate", "reorder", "corrupt")
 ACTIONS = tuple(dict.fromkeys((*REST_KINDS, *WS_KINDS, "pause", "resume", "disconnect", "ban", "clear")))
 CORRUPTIONS = ("negative", "text", "missing", "altered")
-# The calls that answer with trades: the only ones a "corrupt" fault can spoil.
-TRADE_LIST_PATHS = ("/api/v3/myTrades", "/v5/execution/list")
 
 
 class FaultError(ValueError):
@@ -56,14 +54,16 @@ class RestFault:
     fraction: float = 1.0  # each matching call is faulted with this probability
     status: int | None = None
     seconds: float = 30.0
-    protocol: str = ""  # binance / bybit; empty: both
+    protocol: str = ""  # the exchange (binance, bybit); empty: every one
     path: str = ""  # only calls whose path starts with this
     how: str = "negative"  # corrupt: what to spoil
     retry_after: int | None = None  # 429 on Binance: the Retry-After to send (default: until the weight window ends)
 
 
 class Faults:
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, trade_list_paths: tuple[str, ...] = ()):
+        """`trade_list_paths`: the calls that answer with trades, the only ones a "corrupt" fault spoils."""
+        self.trade_list_paths = tuple(trade_list_paths)
         self.rng = random.Random(f"{seed}:faults")
         self.rest: list[RestFault] = []
         self.ws = Counter({kind: 0 for kind in WS_KINDS})
@@ -142,7 +142,7 @@ class Faults:
                 continue
             if fault.path and not path.startswith(fault.path):
                 continue
-            if fault.kind == "corrupt" and path not in TRADE_LIST_PATHS:
+            if fault.kind == "corrupt" and path not in self.trade_list_paths:
                 continue
             if fault.fraction < 1 and self.rng.random() >= fault.fraction:
                 continue

@@ -17,8 +17,8 @@ class Connection:
     """One WebSocket. Replies to requests go out at once (`reply`); pushed events go through an
     outbox that honours pause, drop, duplicate and reorder."""
 
-    def __init__(self, ws: web.WebSocketResponse, request: web.Request, protocol: str, feed: Feed):
-        self.ws, self.request, self.protocol, self.feed = ws, request, protocol, feed
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, exchange, feed: Feed):
+        self.ws, self.request, self.exchange, self.feed = ws, request, exchange, feed
         self.outbox: asyncio.Queue[str] = asyncio.Queue()
         self.writer = asyncio.create_task(self._write())
 
@@ -33,7 +33,7 @@ class Connection:
     async def _send(self, text: str) -> None:
         if not self.ws.closed:
             await self.ws.send_str(text)
-            self.feed.stats[f"ws.events.{self.protocol}"] += 1
+            self.feed.stats[f"ws.events.{self.exchange.name}"] += 1
 
     async def _write(self) -> None:
         faults, held = self.feed.faults, []
@@ -51,7 +51,7 @@ class Connection:
                 held.append(text)
                 continue
             if action == "corrupt":
-                text = self.feed.corrupt(self.protocol, text)
+                text = self.feed.corrupt(self.exchange, text)
             if text is not None:
                 await self._send(text)
                 if action == "duplicate":
@@ -80,10 +80,11 @@ class Feed:
         # account -> {subscription key: deliver(fills)}
         self.subscribers: dict[str, dict[object, Callable[[list[Fill]], None]]] = defaultdict(dict)
 
-    def connect(self, ws: web.WebSocketResponse, request: web.Request, protocol: str) -> Connection:
-        connection = Connection(ws, request, protocol, self)
+    def connect(self, ws: web.WebSocketResponse, request: web.Request, exchange) -> Connection:
+        """`exchange`: the `protocols.base.Exchange` whose WebSocket this is."""
+        connection = Connection(ws, request, exchange, self)
         self.connections.add(connection)
-        self.stats[f"ws.connections.{protocol}"] += 1
+        self.stats[f"ws.connections.{exchange.name}"] += 1
         return connection
 
     def disconnected(self, connection: Connection) -> None:
@@ -102,12 +103,10 @@ class Feed:
         for deliver in list(self.subscribers.get(account, {}).values()):
             deliver(fills)
 
-    def corrupt(self, protocol: str, text: str) -> str:
+    def corrupt(self, exchange, text: str) -> str:
         """The event with its first trade's amount spoiled (see `faults`)."""
-        from . import binance, bybit
-
         message = json.loads(text)
-        (binance.corrupt_event if protocol == "binance" else bybit.corrupt_event)(message, self.faults.ws_corruption)
+        exchange.corrupt_event(message, self.faults.ws_corruption)
         return json.dumps(message, separators=(",", ":"))
 
     def drop_all(self) -> int:

@@ -2,9 +2,9 @@
 
 An order has a side, a size on the market's amount step and one or more fills: a taker order sweeps
 a few price levels at one moment, a maker order rests at one price and fills piece by piece. Fees
-follow each exchange's rules: Binance charges the coin received (base on a buy, quote on a sell) or
-BNB, rounded to 8 decimals; Bybit charges the settle coin exactly, and pays makers a rebate when the
-maker rate is negative.
+follow the venue's rule (its protocol's `fee_in` and `fee_places`): Binance charges the coin received
+(base on a buy, quote on a sell) or BNB, rounded to 8 decimals; Bybit linear charges the settle coin
+exactly, and pays makers a rebate when the maker rate is negative.
 
 The history is never materialised: `History.row(i)` computes fill `i` from the seed and `i` alone,
 so a million pre-loaded fills cost nothing until a client asks for them.
@@ -17,10 +17,9 @@ import math
 import random
 from typing import NamedTuple
 
-from .config import AccountConfig, MarketConfig
+from .accounts import AccountConfig, MarketConfig
 from .money import FEE_EXPONENT, step_parts, to_units
 
-BINANCE_FEE_PLACES = 8  # Binance prints and charges fees to 8 decimals
 _MASK = (1 << 64) - 1
 _CHUNK = 4
 # The ways four consecutive fills can belong to orders: [2, 1, 1] is a two-fill order, then two single ones.
@@ -100,7 +99,8 @@ class FeeRule:
         self.maker, self.taker = step_parts(fees.maker), step_parts(fees.taker)
         self.third_rate = step_parts(fees.third_coin_rate)
         self.third_price = step_parts(fees.third_coin_price) if fees.third_coin_price > 0 else None
-        self.bybit = account.protocol == "bybit"
+        self.in_settle_coin = account.venue.fee_in == "settle"
+        self.places = account.venue.fee_places
         self.third = account.fees.third_coin
 
     def _coin(self, coin: str) -> int:
@@ -113,17 +113,18 @@ class FeeRule:
         rate, rate_exp = self.maker if maker else self.taker
         amount = qty * self.step
         cost = amount * price * self.tick
-        if self.bybit:
-            return _to_places(cost * rate, self.cost_exp + rate_exp, -FEE_EXPONENT), self._coin(self.market.settle)
-        if third and self.third and self.third_price:
+        places = self.places
+        if self.in_settle_coin:
+            units, coin = _to_places(cost * rate, self.cost_exp + rate_exp, places), self.market.settle
+        elif third and self.third and self.third_price:
             (third_rate, third_exp), (third_price, price_exp) = self.third_rate, self.third_price
-            units = _to_places(cost * third_rate, self.cost_exp + third_exp - price_exp, BINANCE_FEE_PLACES, third_price)
+            units = _to_places(cost * third_rate, self.cost_exp + third_exp - price_exp, places, third_price)
             coin = self.third
         elif buy:
-            units, coin = _to_places(amount * rate, self.amount_exp + rate_exp, BINANCE_FEE_PLACES), self.market.base
+            units, coin = _to_places(amount * rate, self.amount_exp + rate_exp, places), self.market.base
         else:
-            units, coin = _to_places(cost * rate, self.cost_exp + rate_exp, BINANCE_FEE_PLACES), self.market.quote
-        return units * 10 ** (-FEE_EXPONENT - BINANCE_FEE_PLACES), self._coin(coin)
+            units, coin = _to_places(cost * rate, self.cost_exp + rate_exp, places), self.market.quote
+        return units * 10 ** (-FEE_EXPONENT - places), self._coin(coin)
 
 
 class OrderShape:

@@ -1,4 +1,4 @@
-"""Every fill the simulator has executed: the ground truth that both protocols serve.
+"""Every fill the simulator has executed: the ground truth that every protocol serves.
 
 A `Book` is one account's fills in one market, oldest first: the pre-loaded history (computed on
 demand, see `generator.History`) followed by the fills executed since start, kept in integer
@@ -9,19 +9,12 @@ columns (amounts in amount steps, prices in price steps, fees in units of 1e-12)
 from __future__ import annotations
 
 import bisect
-import hashlib
-import uuid
 from array import array
 from typing import NamedTuple
 
-from .config import AccountConfig, MarketConfig, SimConfig
+from .accounts import AccountConfig, MarketConfig, SimConfig
 from .generator import History, Row
 from .money import FEE_EXPONENT, Rejected, plain, scaled, step_parts, strip
-
-
-def _stable_uuid(*parts) -> str:
-    digest = hashlib.blake2b(":".join(str(p) for p in parts).encode(), digest_size=16).digest()
-    return str(uuid.UUID(bytes=digest, version=4))
 
 
 class Fill(NamedTuple):
@@ -93,10 +86,6 @@ class Book:
         self.history = History(account, market, self.coins, count=history, start=start, end=end, seed=seed) if history else None
         self.history_len = history
         self.first_live_order = self.history.orders if self.history else 0
-        # Binance numbers trade ids per symbol: every book's ids start at the same base, so the ids of
-        # two markets overlap (BTCUSDT's and ETHUSDT's trade 1000000000 both exist), as they do there.
-        self.trade_id_base = 1_000_000_000 + seed % 1000 * 1_000_000
-        self.order_id_base = (number + 1) * 10_000_000_000 + seed % 1000 * 10_000_000
         # live fills, one row each
         self.ts, self.qty, self.px, self.fee = array("q"), array("q"), array("q"), array("q")
         self.coin, self.maker = array("B"), array("B")
@@ -179,28 +168,10 @@ class Book:
         )
 
     def trade_id(self, index: int) -> str:
-        if self.account.protocol == "binance":
-            return str(self.trade_id_base + index)
-        return _stable_uuid(self.seed, self.account.name, self.market.symbol, "exec", index)
+        return self.account.venue.trade_id(self, index)
 
     def order_id(self, order: int) -> str:
-        if self.account.protocol == "binance":
-            return str(self.order_id_base + order)
-        return _stable_uuid(self.seed, self.account.name, self.market.symbol, "order", order)
-
-    def fills_of_order_id(self, order_id: str) -> list[int]:
-        """Indices of an order's fills (Binance order ids are numbers: base + order number)."""
-        if not order_id.isdigit():
-            return []
-        order = int(order_id) - self.order_id_base
-        if 0 <= order < self.first_live_order:
-            first, parts = self.history.order_of(order)
-            return list(range(order, min(order + parts, self.history_len))) if first == order else []
-        return [self.history_len + j for j, number in enumerate(self.order) if number == order]
-
-    def index_of_trade_id(self, trade_id: int) -> int:
-        """Binance: the index a trade id has or would have in this book (ids are consecutive per symbol)."""
-        return trade_id - self.trade_id_base
+        return self.account.venue.order_id(self, order)
 
     def seq(self, index: int) -> int:
         return (self.number + 1) * 10_000_000_000 + index
@@ -255,7 +226,7 @@ class Ledger:
             total, count = account.history.trades if history_windows else 0, len(account.markets)
             for n, market in enumerate(account.markets):
                 share = total // count + (1 if n < total % count else 0)
-                number = len(self.books)  # unique over all accounts: order ids never collide (trade ids do, per symbol)
+                number = len(self.books)  # unique over all accounts: ids built on it never collide
                 self.books[(account.name, market.symbol)] = Book(account, market, number, config.seed, history=share, start=start, end=end)
 
     def book(self, account: str, symbol: str) -> Book:

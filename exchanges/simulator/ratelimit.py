@@ -12,11 +12,40 @@ from __future__ import annotations
 import math
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
-
-from .config import BinanceLimits, BybitLimits
+from dataclasses import dataclass, field
 
 MAX_BAN_SECONDS = 3 * 24 * 3600
+BYBIT_ENDPOINT_LIMITS = {"/v5/execution/list": 50}
+BINANCE_WEIGHTS = {
+    "ping": 1,
+    "time": 1,
+    "exchangeInfo": 20,
+    "ticker/price": 4,
+    "myTrades": 20,
+    "myTrades:orderId": 5,
+    "margin/allPairs": 1,
+    "margin/isolated/allPairs": 10,
+    "ws:userDataStream.subscribe.signature": 2,
+    "ws:other": 2,
+}
+
+
+@dataclass(frozen=True)
+class BinanceLimits:
+    weight_per_interval: int = 6000
+    interval_seconds: int = 60
+    violations_before_ban: int = 3  # 429s answered within one interval before the 418 ban
+    ban_seconds: int = 120  # the first ban; each further ban doubles, up to three days
+    weights: dict = field(default_factory=lambda: dict(BINANCE_WEIGHTS))
+
+
+@dataclass(frozen=True)
+class BybitLimits:
+    per_second: int = 10  # per API key (UID) and endpoint, rolling one-second window
+    # path -> per-second limit, overriding per_second; execution/list allows 50/s on a UTA 2.0 account
+    endpoints: dict = field(default_factory=lambda: dict(BYBIT_ENDPOINT_LIMITS))
+    ip_requests: int = 600  # per IP, any endpoint ...
+    ip_window_seconds: int = 5  # ... in this rolling window; beyond it: HTTP 403
 
 
 @dataclass(frozen=True)

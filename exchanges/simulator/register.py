@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
 
-from .config import AccountConfig, history_window
+from .accounts import AccountConfig, history_window
 
 # The simulator dates its history from its own start; this much earlier covers the moments between.
 HISTORY_MARGIN = timedelta(hours=1)

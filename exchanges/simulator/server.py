@@ -1,4 +1,4 @@
-"""The simulator: its state, the aiohttp application serving both protocols and the control API,
+"""The simulator: its state, the aiohttp application serving every registered protocol and the control API,
 and ways to run it (in the foreground, or on a background thread for tests)."""
 
 from __future__ import annotations
@@ -15,23 +15,18 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import binance, bybit, control
-from .config import AccountConfig, SimConfig, history_window
+from . import control
+from .accounts import AccountConfig, SimConfig, history_window
 from .faults import Faults
 from .feed import Feed
 from .generator import LivePlanner, stable_key
 from .keys import SIMULATOR
 from .ledger import Book, Fill, Ledger
-from .ratelimit import BinanceWeights, BybitRates
+from .protocols import PROTOCOLS, exchange_classes
+from .protocols.base import Exchange
 from .state import StateFile
 
 logger = logging.getLogger(__name__)
-
-PROTOCOL_PREFIXES = (("/api/", "binance"), ("/sapi/", "binance"), ("/ws-api/", "binance"), ("/v5/", "bybit"))
-
-
-def protocol_of(path: str) -> str:
-    return next((protocol for prefix, protocol in PROTOCOL_PREFIXES if path.startswith(prefix)), "")
 
 
 class Simulator:
@@ -52,11 +47,12 @@ class Simulator:
             self.state.open(windows)
             self.ledger.keep_in(self.state)
         self.stats: Counter[str] = Counter()
-        self.faults = Faults(config.seed)
+        # one per exchange API the registered protocols are served on: its routes, limiter, answers
+        self.exchanges: dict[str, Exchange] = {
+            cls.name: cls(self, [p for p in PROTOCOLS.values() if p.exchange is cls]) for cls in exchange_classes()
+        }
+        self.faults = Faults(config.seed, tuple(path for e in self.exchanges.values() for path in e.trade_list_paths))
         self.feed = Feed(self.faults, self.stats, config.reorder_flush_seconds)
-        self.binance_weights = BinanceWeights(config.binance, clock)
-        self.bybit_rates = BybitRates(config.bybit, clock)
-        self.by_key = {account.api_key: account for account in config.accounts}
         self.trickles: list[asyncio.Task] = []
         self.runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -64,8 +60,8 @@ class Simulator:
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
 
-    def accounts(self, protocol: str) -> list[AccountConfig]:
-        return [a for a in self.config.accounts if a.protocol == protocol]
+    def exchange_of(self, path: str) -> Exchange | None:
+        return next((e for e in self.exchanges.values() if path.startswith(e.prefixes)), None)
 
     # --- executing -----------------------------------------------------------------------------
 
@@ -110,14 +106,14 @@ class Simulator:
     @web.middleware
     async def _gate(self, request: web.Request, handler):
         """Count exchange calls, and answer them with a pending REST fault instead, if one matches."""
-        protocol = protocol_of(request.path)
-        if not protocol:
+        exchange = self.exchange_of(request.path)
+        if exchange is None:
             return await handler(request)
         self.stats[f"{request.method} {request.path}"] += 1
         is_websocket = request.headers.get("Upgrade", "").lower() == "websocket"
-        fault = None if is_websocket else self.faults.take_rest(protocol, request.path)
+        fault = None if is_websocket else self.faults.take_rest(exchange.name, request.path)
         if fault is not None and fault.kind == "429":
-            return binance.rate_limited(self, 429, fault.retry_after) if protocol == "binance" else bybit.rate_limited(self, request.path)
+            return exchange.rate_limited(request.path, fault.retry_after)
         if fault is not None and fault.kind == "5xx":
             status = fault.status or 503
             return web.Response(status=status, text=f"<html><body><h1>{status} Service Unavailable</h1></body></html>", content_type="text/html")
@@ -132,17 +128,16 @@ class Simulator:
             body = answer.body if isinstance(answer.body, bytes) else b"{}"
             return web.Response(status=200, body=body[: max(1, len(body) // 2)], content_type="application/json")
         if fault is not None and fault.kind == "corrupt":
-            return self._corrupted(protocol, answer, fault)
+            return self._corrupted(exchange, answer, fault)
         return answer
 
-    def _corrupted(self, protocol: str, answer: web.Response, fault) -> web.Response:
+    def _corrupted(self, exchange: Exchange, answer: web.Response, fault) -> web.Response:
         """The answer with its first trade spoiled; with no trade in it, the fault waits for the next call."""
         try:
             body = json.loads(answer.body)
         except (TypeError, ValueError):
             body = None
-        spoil = binance.corrupt_rest if protocol == "binance" else bybit.corrupt_rest
-        if body is None or not spoil(body, fault.how):
+        if body is None or not exchange.corrupt_rest(body, fault.how):
             self.faults.give_back(fault)
             return answer
         headers = {k: v for k, v in answer.headers.items() if k.lower() not in ("content-type", "content-length")}
@@ -151,8 +146,8 @@ class Simulator:
     def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._gate])
         app[SIMULATOR] = self
-        binance.add_routes(app, self)
-        bybit.add_routes(app, self)
+        for exchange in self.exchanges.values():
+            exchange.add_routes(app)
         control.add_routes(app, self)
         return app
 

@@ -20,7 +20,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
-from .config import SimConfig
+from .accounts import SimConfig
 from .money import FEE_EXPONENT, FEE_QUANTUM, WIDE, plain, scaled, strip, to_units
 
 FORMAT = "exchange-simulator-ledger/1"

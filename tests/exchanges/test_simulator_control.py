@@ -148,3 +148,22 @@ def test_the_default_config_has_both_accounts_trading():
 def test_bad_configs_name_the_problem(account, message):
     with pytest.raises(ConfigError, match=message):
         parse_config({"accounts": [account]})
+
+
+@pytest.mark.parametrize(
+    "protocol, symbol",
+    [("binance", "BTC/USDT"), ("bybit", "BTC/USDT:USDT")],
+)
+def test_two_accounts_of_one_protocol_cannot_share_a_key(protocol, symbol):
+    accounts = [{"name": name, "protocol": protocol, "markets": [symbol], "api_key": "k", "api_secret": "s"} for name in ("a", "b")]
+    with pytest.raises(ConfigError, match="API keys must be unique"):
+        parse_config({"accounts": accounts})
+
+
+def test_accounts_on_two_exchanges_cannot_share_a_key():
+    accounts = [
+        {"name": "a", "protocol": "binance", "markets": ["BTC/USDT"], "api_key": "k", "api_secret": "s"},
+        {"name": "b", "protocol": "bybit", "markets": ["BTC/USDT:USDT"], "api_key": "k", "api_secret": "s"},
+    ]
+    with pytest.raises(ConfigError, match="API keys must be unique"):
+        parse_config({"accounts": accounts})
