@@ -10,7 +10,7 @@ def account_with_credentials(name, key, secret, **fields):
 
 def test_lists_accounts_without_their_credentials(api):
     account_with_credentials("binance_spot", "my-api-key", "my-api-secret", symbols=["BTC/USDT"])
-    account_with_credentials("bybit_perp", "other-key", "other-secret", ccxt_id="bybit", market_type="swap")
+    account_with_credentials("bybit_perp", "other-key", "other-secret", venue="bybit_linear")
 
     response = api.get("/api/accounts")
 
