@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Path, Router, Schema
 
 from exchanges.models import ExchangeAccount
+from exchanges.venues import VENUES
 
 from .auth import TokenAuth
 from .types import Id, UtcDateTime
@@ -16,6 +17,7 @@ router = Router(tags=["accounts"], auth=TokenAuth("exchanges.view_exchangeaccoun
 class AccountOut(Schema):
     id: int
     name: str
+    venue: str
     exchange: str
     market_type: str
     enabled: bool
@@ -26,7 +28,13 @@ class AccountOut(Schema):
 
     @staticmethod
     def resolve_exchange(account: ExchangeAccount) -> str:
-        return account.ccxt_id
+        venue = VENUES.get(account.venue)  # none for an account left on an unknown venue
+        return venue.exchange if venue else ""
+
+    @staticmethod
+    def resolve_market_type(account: ExchangeAccount) -> str:
+        venue = VENUES.get(account.venue)
+        return venue.market_type if venue else ""
 
 
 @router.get("/accounts", response=list[AccountOut], summary="List exchange accounts")

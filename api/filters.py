@@ -23,7 +23,6 @@ from pydantic import StringConstraints
 from exchanges.models import ExchangeAccount, Market, canonical_symbol
 from trades.models import SyncCursor
 from trades.repository import of_symbol
-from trades.synchronizer import market_symbol_for
 
 AccountRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 SymbolRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
@@ -81,11 +80,11 @@ class SymbolFilter:
 
 
 def _tracked(account: ExchangeAccount) -> set[str]:
-    return {market_symbol_for(account, symbol) for symbol in account.symbols if isinstance(symbol, str)}
+    return {account.market_symbol(symbol) for symbol in account.symbols if isinstance(symbol, str)}
 
 
 def _accounts(account: int | None):
-    accounts = ExchangeAccount.objects.without_credentials().only("pk", "name", "market_type", "symbols")
+    accounts = ExchangeAccount.objects.without_credentials().only("pk", "name", "venue", "symbols")
     return accounts.filter(pk=account) if account is not None else accounts
 
 

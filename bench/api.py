@@ -124,7 +124,7 @@ def populate() -> str:
     from trades.ingest import ingest_trades
 
     for n in range(ACCOUNTS):
-        account = ExchangeAccount.objects.create(name=f"bot{n}", ccxt_id="binance", market_type="spot", symbols=SYMBOLS)
+        account = ExchangeAccount.objects.create(name=f"bot{n}", venue="binance_spot", symbols=SYMBOLS)
         for symbol in SYMBOLS:
             Market.objects.create(account=account, symbol=symbol, market_symbol=symbol, base=symbol.split("/")[0], quote="USDT", amount_step=Decimal("0.001"))
             MarkPrice.objects.create(account=account, market_symbol=symbol, symbol=symbol, price=Decimal("100.5"), fetched_at=timezone.now())

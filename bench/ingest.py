@@ -67,7 +67,7 @@ def main() -> None:
     from trades.models import Trade
 
     def account(name):
-        acct = ExchangeAccount.objects.create(name=name, ccxt_id="binance", market_type="spot")
+        acct = ExchangeAccount.objects.create(name=name, venue="binance_spot")
         for symbol, step in (("BTC/USDT", "0"), ("ETH/USDT", "0.0001")):
             Market.objects.create(account=acct, symbol=symbol, market_symbol=symbol, base=symbol[:3], quote="USDT", amount_step=step)
         return acct

@@ -6,9 +6,21 @@ from django.views.decorators.debug import sensitive_post_parameters
 from .connectors import VenueUnreachable, venue_symbols
 from .models import BotInstance, ExchangeAccount, Market
 from .validation import symbols_on_venue_errors
+from .venues import venue_choices
 
 # A change to any of these makes the form load the venue's markets to check the symbols.
-VENUE_FIELDS = ("ccxt_id", "market_type", "base_url", "symbols")
+VENUE_FIELDS = ("venue", "base_url", "symbols")
+
+
+class VenueField(forms.ChoiceField):
+    """The registry's venues to choose from. A name not among them is left to the model's venue rule,
+    which says so once and lists the known ones."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=venue_choices, **kwargs)
+
+    def validate(self, value):
+        forms.Field.validate(self, value)
 
 
 class ExchangeAccountForm(forms.ModelForm):
@@ -17,13 +29,14 @@ class ExchangeAccountForm(forms.ModelForm):
     The model's rules are checked as for any save; besides, a new account, or one whose venue, base
     URL or symbols changed, has its symbols checked against the markets the venue lists."""
 
+    venue = VenueField(help_text="The exchange and market type.")
     api_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False), help_text="Leave empty to keep the stored key.")
     api_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False), help_text="Leave empty to keep the stored secret.")
     base_url = forms.URLField(required=False, assume_scheme="https", label="API base URL", help_text="Empty for the real exchange.")
 
     class Meta:
         model = ExchangeAccount
-        fields = ["name", "ccxt_id", "market_type", "api_key", "api_secret", "base_url", "enabled", "symbols", "backfill_since"]
+        fields = ["name", "venue", "api_key", "api_secret", "base_url", "enabled", "symbols", "backfill_since"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,7 +60,7 @@ class ExchangeAccountForm(forms.ModelForm):
         except VenueUnreachable as error:
             self.add_error("base_url" if account.base_url else None, f"{error}; nothing was saved")
             return
-        errors = symbols_on_venue_errors(account.symbols, ccxt_id=account.ccxt_id, market_type=account.market_type, venue_symbols=listed)
+        errors = symbols_on_venue_errors(account.symbols, venue=account.venue_object, venue_symbols=listed)
         for message in errors.get("symbols", []):
             self.add_error("symbols", message)
 
@@ -55,8 +68,8 @@ class ExchangeAccountForm(forms.ModelForm):
 @admin.register(ExchangeAccount)
 class ExchangeAccountAdmin(admin.ModelAdmin):
     form = ExchangeAccountForm
-    list_display = ["name", "ccxt_id", "market_type", "enabled", "base_url", "has_credentials", "created_at"]
-    list_filter = ["enabled", "ccxt_id", "market_type"]
+    list_display = ["name", "venue", "enabled", "base_url", "has_credentials", "created_at"]
+    list_filter = ["enabled", "venue"]
     search_fields = ["name"]
 
     @method_decorator(sensitive_post_parameters("api_key", "api_secret"))

@@ -19,23 +19,13 @@ import ccxt.pro
 from .models import ExchangeAccount, Market, canonical_symbol
 from .markets import forget_markets
 from .throttle import credit_idle_time
-from .venues import CLIENT_OPTIONS, UnsupportedAccount, unsupported_venue_message
-
-# bybit.py (ccxt 4.5.90) ignores options['fetchCurrencies']: load_markets calls fetch_currencies (a
-# signed /v5/asset/coin/query-info) whenever has['fetchCurrencies'] is True, so switch that off.
-CLIENT_HAS = {"bybit": {"fetchCurrencies": False}}
-# ccxt's limiter spaces calls by cost x rateLimit ms. Binance spot allows 6,000 request weight a
-# minute; ccxt's costs are a fifth of Binance's weights (myTrades: weight 20, cost 4) at a rateLimit
-# of 50 ms, which is that limit exactly. Binance counts in fixed minutes, and calls spaced exactly at
-# the limit can fit one more into a minute (301 myTrades: 6,020) and be refused with a 429, which
-# repeated earns an IP ban: space them 2 % wider.
-CLIENT_RATE_LIMIT_MS = {"binance": 51}
+from .venues import VENUES, UnsupportedAccount, Venue, unknown_venue_message
 
 
 def point_urls_at(urls, base_url: str):
     """A copy of ccxt's URL tree with every absolute URL moved to `base_url`, keeping each path.
 
-    https://api.binance.com/api/v3 -> http://127.0.0.1:8900/api/v3, wss://stream.{hostname}/v5/private
+    https://api.example.com/api/v3 -> http://127.0.0.1:8900/api/v3, wss://stream.{hostname}/v5/private
     -> ws://127.0.0.1:8900/v5/private. Secure schemes stay secure when the base URL is https.
     """
     base = urlsplit(base_url)
@@ -61,10 +51,14 @@ def point_urls_at(urls, base_url: str):
     return move(copy.deepcopy(urls))
 
 
+def _venue(account: ExchangeAccount) -> Venue:
+    venue = VENUES.get(account.venue)
+    if venue is None:
+        raise UnsupportedAccount(unknown_venue_message(account.venue))
+    return venue
+
+
 def client_config(account: ExchangeAccount) -> dict:
-    options = CLIENT_OPTIONS.get((account.ccxt_id, account.market_type))
-    if options is None:
-        raise UnsupportedAccount(unsupported_venue_message(account.ccxt_id, account.market_type))
     return {
         "apiKey": str(account.api_key),
         "secret": str(account.api_secret),
@@ -73,9 +67,7 @@ def client_config(account: ExchangeAccount) -> dict:
         # last Retry-After.
         "enableLastJsonResponse": True,
         "enableLastResponseHeaders": True,
-        **({"rateLimit": CLIENT_RATE_LIMIT_MS[account.ccxt_id]} if account.ccxt_id in CLIENT_RATE_LIMIT_MS else {}),
-        "options": copy.deepcopy(options),
-        "has": dict(CLIENT_HAS.get(account.ccxt_id, {})),
+        **_venue(account).client_config(),
     }
 
 
@@ -84,22 +76,11 @@ def build_client(account: ExchangeAccount, **overrides) -> ccxt.pro.Exchange:
     config = client_config(account)
     for key, value in overrides.items():
         config[key] = {**config[key], **value} if isinstance(config.get(key), dict) and isinstance(value, dict) else value
-    client = getattr(ccxt.pro, account.ccxt_id)(config)
+    client = getattr(ccxt.pro, _venue(account).ccxt_id)(config)
     credit_idle_time(client)
     if account.base_url:
         client.urls["api"] = point_urls_at(client.urls["api"], account.base_url)
     return client
-
-
-def _step(info: dict, ccxt_id: str, kind: str) -> str | None:
-    """The exchange's own step string: Binance LOT_SIZE.stepSize / PRICE_FILTER.tickSize,
-    Bybit lotSizeFilter.qtyStep / priceFilter.tickSize."""
-    if ccxt_id == "binance":
-        filters = {f.get("filterType"): f for f in info.get("filters", [])}
-        return (filters.get("LOT_SIZE", {}).get("stepSize") if kind == "amount" else filters.get("PRICE_FILTER", {}).get("tickSize"))
-    if ccxt_id == "bybit":
-        return (info.get("lotSizeFilter", {}).get("qtyStep") if kind == "amount" else info.get("priceFilter", {}).get("tickSize"))
-    return None
 
 
 def _exact(text: str | None, fallback) -> Decimal:
@@ -109,7 +90,8 @@ def _exact(text: str | None, fallback) -> Decimal:
     return Decimal(repr(fallback)) if fallback is not None else Decimal(0)
 
 
-def market_fields(ccxt_id: str, market: dict) -> dict:
+def market_fields(venue: Venue, market: dict) -> dict:
+    """A `Market` row's fields from a ccxt market, its steps from the exchange's own strings."""
     info = market.get("info") or {}
     contract_size = market.get("contractSize")
     return {
@@ -117,17 +99,18 @@ def market_fields(ccxt_id: str, market: dict) -> dict:
         "base": market["base"],
         "quote": market["quote"],
         "contract_size": Decimal(repr(contract_size)) if contract_size is not None else Decimal(1),
-        "amount_step": _exact(_step(info, ccxt_id, "amount"), market.get("precision", {}).get("amount")),
-        "price_step": _exact(_step(info, ccxt_id, "price"), market.get("precision", {}).get("price")),
+        "amount_step": _exact(venue.amount_step(info), market.get("precision", {}).get("amount")),
+        "price_step": _exact(venue.price_step(info), market.get("precision", {}).get("price")),
     }
 
 
 def upsert_markets(account: ExchangeAccount, markets: dict) -> list[Market]:
     """Create or update the account's `Market` rows from ccxt's loaded markets of its market type."""
+    venue = account.venue_object
     rows = [
-        Market(account=account, market_symbol=market["symbol"], **market_fields(account.ccxt_id, market))
+        Market(account=account, market_symbol=market["symbol"], **market_fields(venue, market))
         for market in markets.values()
-        if market.get("type") == account.market_type
+        if market.get("type") == venue.market_type
     ]
     stored = Market.objects.bulk_create(
         rows,
@@ -159,7 +142,7 @@ async def load_venue_symbols(account: ExchangeAccount) -> dict[str, str]:
         markets = await client.load_markets()
     except (ccxt.BaseError, OSError) as error:
         raise VenueUnreachable(
-            f"could not load the markets of {account.ccxt_id} {account.market_type} from {where} ({one_line_error(error)})"
+            f"could not load the markets of {account.venue} from {where} ({one_line_error(error)})"
         ) from error
     finally:
         await client.close()

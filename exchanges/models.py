@@ -5,7 +5,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from .crypto import EncryptedTextField
-from .validation import account_errors, ccxt_symbol
+from .validation import account_errors
+from .venues import Venue, venue_choices, venue_named
 
 DECIMAL = {"max_digits": 38, "decimal_places": 18}
 
@@ -35,19 +36,14 @@ class ExchangeAccountQuerySet(models.QuerySet):
 
 
 class ExchangeAccount(models.Model):
-    """One set of API credentials on one exchange and market type."""
-
-    class MarketType(models.TextChoices):
-        SPOT = "spot", "spot"
-        SWAP = "swap", "swap (perpetual)"
+    """One set of API credentials on one venue (an exchange and market type)."""
 
     name = models.CharField(
         max_length=64,
         unique=True,
         validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", "letters, digits, _ . - only")],
     )
-    ccxt_id = models.CharField("ccxt exchange id", max_length=32)
-    market_type = models.CharField(max_length=8, choices=MarketType.choices, default=MarketType.SPOT)
+    venue = models.CharField(max_length=32, choices=venue_choices, help_text="The exchange and market type.")
     api_key = EncryptedTextField(blank=True, default="")
     api_secret = EncryptedTextField(blank=True, default="")
     base_url = models.URLField(
@@ -69,15 +65,34 @@ class ExchangeAccount(models.Model):
         return self.name
 
     def __repr__(self) -> str:
-        return f"<ExchangeAccount {self.name} ({self.ccxt_id} {self.market_type})>"
+        return f"<ExchangeAccount {self.name} ({self.venue})>"
+
+    @property
+    def venue_object(self) -> Venue:
+        """Everything the tracker knows of the account's venue; `UnknownVenue` for a name not in the
+        registry (an account that `clean` would refuse)."""
+        return venue_named(self.venue)
+
+    @property
+    def ccxt_id(self) -> str:
+        return self.venue_object.ccxt_id
+
+    @property
+    def market_type(self) -> str:
+        """ccxt's type of the account's markets: spot, swap."""
+        return self.venue_object.market_type
+
+    def clean_fields(self, exclude=None) -> None:
+        # The venue rule in `clean` refuses an unknown venue and lists the known ones; the choice
+        # check would only say that it is not one of them.
+        super().clean_fields(exclude={*(exclude or ()), "venue"})
 
     def clean(self) -> None:
         """A venue the tracker supports, well-formed symbols, the credentials the venue needs, an
         http(s) base URL. Whether the symbols exist on the venue needs its markets: the admin form
         and the `accounts` command check that too."""
         errors = account_errors(
-            ccxt_id=self.ccxt_id,
-            market_type=self.market_type,
+            venue=self.venue,
             symbols=self.symbols,
             api_key=self.api_key,
             api_secret=self.api_secret,
@@ -87,9 +102,9 @@ class ExchangeAccount(models.Model):
             raise ValidationError(errors)
 
     def market_symbol(self, symbol: str) -> str:
-        """The ccxt market symbol of one of the account's symbols (`BTC/USDT` on a swap account:
-        `BTC/USDT:USDT`)."""
-        return ccxt_symbol(self.market_type, symbol)
+        """The ccxt market symbol of one of the account's symbols (`BTC/USDT` on a linear perpetual
+        account: `BTC/USDT:USDT`)."""
+        return self.venue_object.market_symbol(symbol)
 
 
 class Market(models.Model):

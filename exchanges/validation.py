@@ -12,43 +12,31 @@ import difflib
 import re
 from urllib.parse import urlsplit
 
-from .venues import REQUIRED_CREDENTIALS, is_supported, unsupported_venue_message
+from .venues import VENUES, Venue, unknown_venue_message
 
 SYMBOL = re.compile(r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?$")
 # For a symbol written without its slash (BTCUSDT) when the venue's markets are not at hand.
 COMMON_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "DAI", "USD", "EUR", "TRY", "BTC", "ETH", "BNB")
 CREDENTIAL_NAMES = {"api_key": "an API key", "api_secret": "an API secret"}
-SWAP = "swap"
 SUGGESTIONS_LISTED = 5
 
 Errors = dict[str, list[str]]
-
-
-def ccxt_symbol(market_type: str, symbol: str) -> str:
-    """The ccxt market symbol an account's symbol names: a canonical `BTC/USDT` on a swap account
-    means its linear perpetual, `BTC/USDT:USDT`; any other symbol is ccxt's already."""
-    if ":" in symbol or market_type != SWAP or "/" not in symbol:
-        return symbol
-    return f"{symbol}:{symbol.split('/', 1)[1]}"
 
 
 def _add(errors: Errors, field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
 
-def venue_errors(ccxt_id: str, market_type: str) -> Errors:
-    if is_supported(ccxt_id, market_type):
-        return {}
-    known_exchange = any(is_supported(ccxt_id, other) for other in ("spot", SWAP))
-    return {"market_type" if known_exchange else "ccxt_id": [unsupported_venue_message(ccxt_id, market_type)]}
+def venue_errors(venue_name: str) -> Errors:
+    return {} if venue_name in VENUES else {"venue": [unknown_venue_message(venue_name)]}
 
 
-def credential_errors(ccxt_id: str, *, api_key: str, api_secret: str) -> Errors:
+def credential_errors(venue: Venue, *, api_key: str, api_secret: str) -> Errors:
     errors: Errors = {}
     given = {"api_key": api_key, "api_secret": api_secret}
-    for field in REQUIRED_CREDENTIALS.get(ccxt_id, ()):
+    for field in venue.required_credentials:
         if not str(given[field] or "").strip():
-            _add(errors, field, f"{ccxt_id} needs {CREDENTIAL_NAMES[field]} (a read-only key is enough)")
+            _add(errors, field, f"{venue.name} needs {CREDENTIAL_NAMES[field]} (a read-only key is enough)")
     return errors
 
 
@@ -61,29 +49,32 @@ def base_url_errors(base_url: str) -> Errors:
     return {}
 
 
-def _guess_slash(symbol: str, market_type: str) -> str | None:
-    """BTCUSDT -> BTC/USDT (BTC/USDT:USDT on a swap account), by the usual quote coins."""
+def _market_symbol(venue: Venue | None, symbol: str) -> str:
+    return venue.market_symbol(symbol) if venue is not None else symbol
+
+
+def _guess_slash(symbol: str, venue: Venue | None) -> str | None:
+    """BTCUSDT -> BTC/USDT (BTC/USDT:USDT on a linear perpetual account), by the usual quote coins."""
     text = symbol.upper()
     for quote in COMMON_QUOTES:
         if text.endswith(quote) and len(text) > len(quote):
-            pair = f"{text[: -len(quote)]}/{quote}"
-            return ccxt_symbol(market_type, pair) if market_type == SWAP else pair
+            return _market_symbol(venue, f"{text[: -len(quote)]}/{quote}")
     return None
 
 
-def _form_error(symbol: str, market_type: str) -> str | None:
+def _form_error(symbol: str, venue: Venue | None) -> str | None:
     if SYMBOL.match(symbol):
-        if market_type != SWAP and ":" in symbol:
-            return f"{symbol} is a derivative's symbol; a {market_type} account's is {symbol.split(':', 1)[0]}"
+        if venue is not None and venue.market_type == "spot" and ":" in symbol:
+            return f"{symbol} is a derivative's symbol; a {venue.market_type} account's is {symbol.split(':', 1)[0]}"
         return None
-    guess = _guess_slash(symbol, market_type)
+    guess = _guess_slash(symbol, venue)
     hint = f"did you mean {guess}?" if guess else "write it as BASE/QUOTE, e.g. BTC/USDT"
     return f"{symbol} is not a symbol: {hint}"
 
 
-def symbols_errors(symbols, market_type: str) -> Errors:
-    """The list itself: present, no empty item, each BASE/QUOTE (BASE/QUOTE:SETTLE on a swap
-    account), none twice."""
+def symbols_errors(symbols, venue: Venue | None) -> Errors:
+    """The list itself: present, no empty item, each BASE/QUOTE (BASE/QUOTE:SETTLE on a derivatives
+    account), none twice. `venue` None: an unknown one, whose symbols are taken as written."""
     if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
         return {"symbols": ['symbols are a list of names, e.g. ["BTC/USDT", "ETH/USDT"]']}
     if not symbols:
@@ -94,23 +85,24 @@ def symbols_errors(symbols, market_type: str) -> Errors:
         if not symbol.strip():
             _add(errors, "symbols", f"symbol {position} of {len(symbols)} is empty: write names separated by single commas, e.g. BTC/USDT,ETH/USDT")
             continue
-        problem = _form_error(symbol, market_type)
+        problem = _form_error(symbol, venue)
         if problem:
             _add(errors, "symbols", problem)
-        market_symbol = ccxt_symbol(market_type, symbol)
+        market_symbol = _market_symbol(venue, symbol)
         if market_symbol in seen:
             _add(errors, "symbols", f"{symbol} is listed twice: name each market once")
         seen.add(market_symbol)
     return errors
 
 
-def account_errors(*, ccxt_id: str, market_type: str, symbols, api_key: str, api_secret: str, base_url: str) -> Errors:
-    """Every rule that needs no network, by field."""
+def account_errors(*, venue: str, symbols, api_key: str, api_secret: str, base_url: str) -> Errors:
+    """Every rule that needs no network, by field. `venue`: the account's venue name."""
     errors: Errors = {}
+    known = VENUES.get(venue)
     for found in (
-        venue_errors(ccxt_id, market_type),
-        symbols_errors(symbols, market_type),
-        credential_errors(ccxt_id, api_key=api_key, api_secret=api_secret),
+        venue_errors(venue),
+        symbols_errors(symbols, known),
+        credential_errors(known, api_key=api_key, api_secret=api_secret) if known is not None else {},
         base_url_errors(base_url),
     ):
         for field, messages in found.items():
@@ -131,7 +123,7 @@ def _close_market(symbol: str, venue_symbols: dict[str, str]) -> str | None:
     return same_quote[close[0]] if close else None
 
 
-def symbols_on_venue_errors(symbols: list[str], *, ccxt_id: str, market_type: str, venue_symbols: dict[str, str]) -> Errors:
+def symbols_on_venue_errors(symbols: list[str], *, venue: Venue, venue_symbols: dict[str, str]) -> Errors:
     """Each symbol is a market of the venue. `venue_symbols`: ccxt symbol -> the venue's market id
     (BTC/USDT -> BTCUSDT), of the account's market type; a symbol not among them gets the market
     it most likely means."""
@@ -141,7 +133,7 @@ def symbols_on_venue_errors(symbols: list[str], *, ccxt_id: str, market_type: st
             by_compact.setdefault(key, market_symbol)
     errors: Errors = {}
     for symbol in symbols:
-        if ccxt_symbol(market_type, symbol) in venue_symbols:
+        if venue.market_symbol(symbol) in venue_symbols:
             continue
         guess = by_compact.get(_compact(symbol)) or _close_market(symbol, venue_symbols)
         if guess is not None:
@@ -151,7 +143,7 @@ def symbols_on_venue_errors(symbols: list[str], *, ccxt_id: str, market_type: st
             hint = f"it has {', '.join(listed[:SUGGESTIONS_LISTED])}{' ...' if len(listed) > SUGGESTIONS_LISTED else ''}"
         else:
             hint = "it lists no markets of this type"
-        _add(errors, "symbols", f"{symbol} is not a market on {ccxt_id} {market_type}: {hint}")
+        _add(errors, "symbols", f"{symbol} is not a market on {venue.name}: {hint}")
     return errors
 
 

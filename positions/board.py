@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from exchanges.models import BotInstance, ExchangeAccount, Market
+from exchanges.venues import VENUES
 from trades.health import DOWN, sync_health
 
 from . import formatting
@@ -50,12 +51,10 @@ def tone(value: Decimal | None) -> str:
     return "" if value is None else "gain" if value > 0 else "loss" if value < 0 else ""
 
 
-MARKET_TYPES = {ExchangeAccount.MarketType.SPOT: "spot", ExchangeAccount.MarketType.SWAP: "perp"}
-
-
-def market_type(value: str) -> str:
-    """What the board calls an account's market type: "spot", "perp"."""
-    return MARKET_TYPES.get(value, value)
+def market_type(venue_name: str) -> str:
+    """What the board calls the market type of an account's venue: "spot", "perp"."""
+    venue = VENUES.get(venue_name)
+    return venue.market_label if venue else venue_name
 
 
 class Column(NamedTuple):
@@ -124,7 +123,7 @@ class OpenPosition(NamedTuple):
     p2_fee: Decimal
     last_update_time: datetime
     account: str
-    market_type: str
+    venue: str
     bot: str | None
     amount_step: Decimal | None
     price_step: Decimal | None
@@ -147,7 +146,7 @@ class OpenPosition(NamedTuple):
 # units (a contract market counts its step in contracts).
 _OPEN_POSITIONS = f"""
 SELECT p.id, p.exchange_id, p.bot_instance_id, p.symbol, p.side, p.size, p.avg_price, p.p1, p.p2, p.p2_fee,
-       p.last_update_time, a.name, a.market_type, b.name, k.amount_step * k.contract_size, k.price_step, m.price, m.fetched_at
+       p.last_update_time, a.name, a.venue, b.name, k.amount_step * k.contract_size, k.price_step, m.price, m.fetched_at
 FROM {Position._meta.db_table} p
 JOIN {ExchangeAccount._meta.db_table} a ON a.id = p.exchange_id
 LEFT JOIN {BotInstance._meta.db_table} b ON b.id = p.bot_instance_id
@@ -190,7 +189,7 @@ def _position_row(position: OpenPosition) -> dict:
             "account": position.account,
             "bot": position.bot or "",
             "symbol": position.symbol,
-            "type": market_type(position.market_type),
+            "type": market_type(position.venue),
             "side": position.side,
             "size": formatting.amount(position.size, base, position.amount_step),
             "avg_price": formatting.price(position.avg_price, quote, position.price_step),
@@ -225,7 +224,7 @@ def totals_rows(positions: list[OpenPosition]) -> list[dict]:
     all accounts per quote coin."""
     booked = booked_totals()
     totals = account_totals(booked, (OpenPnl(p.account, p.symbol, p.pnl) for p in positions))
-    types = {row.account: market_type(row.market_type) for row in booked}
+    types = {row.account: market_type(row.venue) for row in booked}
     ordered = sorted(totals.items(), key=lambda item: (item[0][0] == ALL_ACCOUNTS, item[0]))
     return [_totals_row(account, types.get(account, ""), coin, sums) for (account, coin), sums in ordered]
 
@@ -317,7 +316,7 @@ def _net_row(symbol: str, positions: list[OpenPosition]) -> dict:
         symbol,
         {
             "symbol": symbol,
-            "type": " + ".join(sorted({market_type(p.market_type) for p in positions})),
+            "type": " + ".join(sorted({market_type(p.venue) for p in positions})),
             "side": side,
             "net": formatting.amount(abs(net), base_coin(symbol), amount_step),
             "avg_price": formatting.price(avg_price, coin, price_step),

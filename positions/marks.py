@@ -1,9 +1,9 @@
 """Mark prices: the latest price of each tracked market, read from the exchange's ticker.
 
 ccxt's unified ticker numbers are floats; the price here is the exchange's own string from the
-ticker's `info`, so it reaches the database as an exact Decimal. Binance spot is read from
-`GET /api/v3/ticker/price` (ccxt `fetch_last_prices`, field `price`); Bybit v5 from
-`GET /v5/market/tickers` (ccxt `fetch_tickers`, `markPrice`, else `lastPrice`).
+ticker's `info`, so it reaches the database as an exact Decimal. The account's venue says which
+ccxt call reads its tickers and where the price strings are (`Venue.ticker_method`,
+`Venue.ticker_price_keys`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount, canonical_symbol
+from exchanges.venues import Venue
 
 from . import change_stamp
 from .events import POSITIONS_GROUP
@@ -26,20 +27,14 @@ from .models import MarkPrice, Position
 
 logger = logging.getLogger(__name__)
 
-# ccxt method to call, and the keys of the exchange's own price strings in each ticker's `info`.
-TICKER_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "binance": ("fetch_last_prices", ("price", "lastPrice")),
-    "bybit": ("fetch_tickers", ("markPrice", "lastPrice")),
-}
-DEFAULT_SOURCE = ("fetch_tickers", ("markPrice", "lastPrice", "price"))
 STORED_PLACES = Decimal("1e-18")
 MAX_INTEGER_DIGITS = 20
 _WIDE = decimal.Context(prec=80)
 
 
-def price_from_ticker(ccxt_id: str, ticker: dict) -> Decimal | None:
+def price_from_ticker(venue: Venue, ticker: dict) -> Decimal | None:
     """The exact price in a ccxt ticker's `info`, or None when it has no usable one."""
-    _, keys = TICKER_SOURCES.get(ccxt_id, DEFAULT_SOURCE)
+    keys = venue.ticker_price_keys
     info = ticker.get("info") if isinstance(ticker, dict) else None
     if not isinstance(info, dict):
         return None
@@ -63,12 +58,10 @@ def price_from_ticker(ccxt_id: str, ticker: dict) -> Decimal | None:
 
 def tracked_market_symbols(account: ExchangeAccount) -> list[str]:
     """The account's configured symbols and those of its open positions, as ccxt market symbols."""
-    from trades.synchronizer import market_symbol_for
-
     symbols = set(account.symbols) | set(
         Position.objects.filter(exchange=account, is_open=True).values_list("symbol", flat=True)
     )
-    return sorted({market_symbol_for(account, s) for s in symbols})
+    return sorted({account.market_symbol(s) for s in symbols})
 
 
 def store_marks(account: ExchangeAccount, prices: dict[str, Decimal], fetched_at) -> list[MarkPrice]:
@@ -104,13 +97,13 @@ async def refresh_marks(account: ExchangeAccount, client) -> list[MarkPrice]:
     market_symbols = await sync_to_async(tracked_market_symbols)(account)
     if not market_symbols:
         return []
-    method, _ = TICKER_SOURCES.get(account.ccxt_id, DEFAULT_SOURCE)
-    tickers = getattr(client, method)(market_symbols)
+    venue = account.venue_object
+    tickers = getattr(client, venue.ticker_method)(market_symbols)
     if inspect.isawaitable(tickers):
         tickers = await tickers
     prices = {}
     for market_symbol in market_symbols:
-        price = price_from_ticker(account.ccxt_id, (tickers or {}).get(market_symbol))
+        price = price_from_ticker(venue, (tickers or {}).get(market_symbol))
         if price is None:
             logger.warning("%s: no usable price for %s in its ticker", account.name, market_symbol)
             continue

@@ -81,7 +81,7 @@ def position_page(position_id: int) -> dict:
     notional = position.size * mark.price if mark is not None else None
     return {
         "position": position,
-        "market_type": market_type(position.exchange.market_type),
+        "market_type": market_type(position.exchange.venue),
         "facts": {
             "size": formatting.amount(position.size, base, amount_step),
             "entry": formatting.price(position.avg_price, quote, price_step),

@@ -81,7 +81,7 @@ GROUP BY p.exchange_id, p.symbol, fee.key
 def booked_totals() -> list[Booked]:
     """Per account and symbol, over all its positions: the closed ones' realised PnL and every fee."""
     sums = (
-        Position.objects.values_list("exchange_id", "exchange__name", "exchange__market_type", "symbol")
+        Position.objects.values_list("exchange_id", "exchange__name", "exchange__venue", "symbol")
         .annotate(realised=Sum("realized_pnl", filter=Q(is_open=False)), base_fee=Sum("p1_fee"), quote_fee=Sum("p2_fee"))
         .order_by()
     )
@@ -92,12 +92,12 @@ def booked_totals() -> list[Booked]:
     for account_id, symbol, coin, cost in other_fees:
         fees.setdefault((account_id, symbol), {})[coin] = cost
     booked = []
-    for account_id, account, kind, symbol, realised, base_fee, quote_fee in sums:
+    for account_id, account, venue, symbol, realised, base_fee, quote_fee in sums:
         paid = dict(fees.get((account_id, symbol), {}))
         for coin, cost in ((base_coin(symbol), base_fee), (quote_coin(symbol), quote_fee)):
             if cost:
                 paid[coin] = paid.get(coin, Decimal(0)) + cost
-        booked.append(Booked(account, symbol, realised or Decimal(0), paid, kind))
+        booked.append(Booked(account, symbol, realised or Decimal(0), paid, venue))
     return booked
 
 

@@ -43,7 +43,7 @@ class Booked:
     symbol: str
     realised: Decimal
     fees: dict[str, Decimal]
-    market_type: str = ""
+    venue: str = ""
 
 
 @dataclass(frozen=True)

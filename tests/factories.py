@@ -10,10 +10,8 @@ from exchanges.models import ExchangeAccount, Market
 _BINANCE_QUOTES = ("USDT", "BTC", "BNB")
 
 
-def make_account(name: str = "binance_spot", ccxt_id: str = "binance", market_type: str = "spot", **fields) -> ExchangeAccount:
-    return ExchangeAccount.objects.create(
-        name=name, ccxt_id=ccxt_id, market_type=market_type, api_key="key", api_secret="secret", **fields
-    )
+def make_account(name: str = "binance_spot", venue: str = "binance_spot", **fields) -> ExchangeAccount:
+    return ExchangeAccount.objects.create(name=name, venue=venue, api_key="key", api_secret="secret", **fields)
 
 
 def make_market(account: ExchangeAccount, market_symbol: str, contract_size="1", amount_step="0") -> Market:

@@ -10,7 +10,6 @@ from exchanges.models import ExchangeAccount, Market
 from positions import fold
 from positions.models import Position
 from trades.models import Trade
-from trades.normalize import qualified_trade_id
 
 
 def wait_until(condition, timeout: float = 60.0, interval: float = 0.1, message: str = "condition"):
@@ -27,7 +26,7 @@ def wait_until(condition, timeout: float = 60.0, interval: float = 0.1, message:
 
 def truth_id(account: ExchangeAccount, record: dict) -> str:
     """The id a ground-truth trade is stored under (Binance's qualified by market: `BTCUSDT:123`)."""
-    return qualified_trade_id(account.ccxt_id, record["market_id"], record["id"])
+    return account.venue_object.qualified_trade_id(record["market_id"], record["id"])
 
 
 def stored_ids(account: ExchangeAccount) -> list[str]:

@@ -19,7 +19,6 @@ from .db import db_sync_to_async
 from .ingest import Difference, differences_from_stored, ingest_trades, normalise_batch
 from .models import StreamHealth, Trade
 from .normalize import RejectedPayload, stored_trade_id
-from .pagers import pager_for
 from .sync import now_ms
 
 logger = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ def _stored_ids(account: ExchangeAccount, ids: list[str]) -> set[str]:
 
 def _stored_id(account: ExchangeAccount, trade: dict) -> str | None:
     try:
-        return stored_trade_id(account.ccxt_id, trade)
+        return stored_trade_id(account.venue_object, trade)
     except RejectedPayload:
         return None
 
@@ -87,7 +86,7 @@ def _record(account: ExchangeAccount, result: AuditResult) -> None:
 
 
 async def read_back(client, account: ExchangeAccount, market_symbol: str, since: datetime, backoff: Backoff) -> list[dict]:
-    pager = pager_for(account.ccxt_id)
+    pager = account.venue_object.pager()
     resume = pager.initial(int(since.timestamp() * 1000))
     since_ms = int(since.timestamp() * 1000)
     trades: dict[str, dict] = {}

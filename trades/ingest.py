@@ -180,7 +180,7 @@ def _rejected_trade_id(account: ExchangeAccount, trade) -> str:
     if not isinstance(trade, dict):
         return ""
     try:
-        return stored_trade_id(account.ccxt_id, trade)[:64]
+        return stored_trade_id(account.venue_object, trade)[:64]
     except (RejectedPayload, TypeError, AttributeError):
         return str(trade.get("id") or "")[:64]
 
@@ -202,13 +202,13 @@ def normalise_rows(account: ExchangeAccount, trades: Iterable[dict], bot_instanc
     """Split a batch into storable trades (as `trade_values` lists, one per trade id) and `RejectedTrade`s."""
     storable: dict[str, list] = {}
     rejected: list[RejectedTrade] = []
-    ccxt_id = account.ccxt_id
+    venue = account.venue_object
     contract_sizes: dict[str, Decimal] = {}  # per market, looked up once a batch
     for payload in trades:
         try:
             if not isinstance(payload, dict):
                 raise RejectedPayload("not a trade object")
-            exact = exact_trade(ccxt_id, payload)
+            exact = exact_trade(venue, payload)
         except RejectedPayload as reason:
             rejected.append(_reject(account, payload, str(reason)))
             continue

@@ -1,14 +1,14 @@
 """From a ccxt unified trade to exact fields.
 
 ccxt's unified `price`, `amount`, `cost` and `fee.cost` are floats. The numbers here come from the
-exchange's own strings in `trade['info']` instead; ccxt's strings (symbol, side, ids, fee currency)
-and its integer millisecond timestamp are taken as they are.
+exchange's own strings in `trade['info']` instead, where the account's venue says they are
+(`Venue.exact_fields`); ccxt's strings (symbol, side, ids, fee currency) and its integer millisecond
+timestamp are taken as they are.
 
-Trade ids are stored as the exchange spells them, except where the exchange numbers them per market:
-Binance spot counts trade ids per symbol (BTCUSDT's trade 123 and ETHUSDT's trade 123 both exist),
-so its ids are stored qualified by the market, `BTCUSDT:123`, and the unique key (account, id)
-cannot clash. Within a market the prefix is constant, so the fold order (timestamp, length of id, id)
-still orders a market's trades by their number.
+Trade ids are stored as the exchange spells them, except where the venue numbers them per market
+(`Venue.market_id_keys`): then they are stored qualified by the market, `BTCUSDT:123`, and the
+unique key (account, id) cannot clash. Within a market the prefix is constant, so the fold order
+(timestamp, length of id, id) still orders a market's trades by their number.
 """
 
 from __future__ import annotations
@@ -19,28 +19,9 @@ from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 from exchanges.models import canonical_symbol
+from exchanges.venues import Venue
+from exchanges.venues.base import ID_SEPARATOR
 
-# Where each exchange puts its exact strings, for the REST and the WebSocket payloads ccxt parses.
-# Binance's executionReport keeps the order quantity in `q`; the fill's own is `l`.
-EXACT_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "binance": {
-        "amount": ("qty", "l"),
-        "price": ("price", "L"),
-        "cost": ("quoteQty", "Y"),
-        "fee_cost": ("commission", "n"),
-    },
-    "bybit": {
-        "amount": ("execQty",),
-        "price": ("execPrice",),
-        "cost": ("execValue",),
-        "fee_cost": ("execFee",),
-    },
-}
-# Exchanges whose trade ids are numbered per market: where the market id (as the exchange spells it)
-# is in the raw payload, REST's first, then the WebSocket's. Binance: myTrades' `symbol`, the
-# executionReport's `s`.
-PER_MARKET_IDS: dict[str, tuple[str, ...]] = {"binance": ("symbol", "s")}
-ID_SEPARATOR = ":"
 STORED_PLACES = Decimal("1e-18")
 MAX_INTEGER_DIGITS = 20
 _WIDE = decimal.Context(prec=80)
@@ -95,22 +76,14 @@ def _exact_decimal(info: dict, keys: tuple[str, ...], name: str) -> Decimal:
     raise RejectedPayload(f"{name}: none of {', '.join(keys)} in the payload")
 
 
-def qualified_trade_id(ccxt_id: str, market_id: str, trade_id) -> str:
-    """The stored id of the exchange's trade `trade_id` in market `market_id` (as the exchange spells
-    it: BTCUSDT): `BTCUSDT:123` where ids are numbered per market, the id itself elsewhere."""
-    if ccxt_id in PER_MARKET_IDS:
-        return f"{market_id}{ID_SEPARATOR}{trade_id}"
-    return str(trade_id)
-
-
-def stored_trade_id(ccxt_id: str, trade: dict) -> str:
+def stored_trade_id(venue: Venue, trade: dict) -> str:
     """The id a ccxt unified trade (REST or WebSocket) is stored under; `RejectedPayload` if the
     payload does not say which market a per-market id belongs to."""
     trade_id = trade.get("id")
     if not trade_id:
         raise RejectedPayload("no trade id")
-    keys = PER_MARKET_IDS.get(ccxt_id)
-    if keys is None:
+    keys = venue.market_id_keys
+    if not keys:
         return str(trade_id)
     info = trade.get("info")
     market_id = None
@@ -121,7 +94,7 @@ def stored_trade_id(ccxt_id: str, trade: dict) -> str:
                 break
     if not isinstance(market_id, str) or ID_SEPARATOR in market_id:
         raise RejectedPayload(f"no market id ({' or '.join(keys)}) for trade id {trade_id}")
-    return qualified_trade_id(ccxt_id, market_id, trade_id)
+    return venue.qualified_trade_id(market_id, trade_id)
 
 
 def exchange_trade_number(stored_id: str) -> str:
@@ -129,15 +102,14 @@ def exchange_trade_number(stored_id: str) -> str:
     return stored_id.rpartition(ID_SEPARATOR)[2]
 
 
-def exact_trade(ccxt_id: str, trade: dict) -> ExactTrade:
-    """The trade's exact fields, or `RejectedPayload` saying what is wrong with it."""
-    fields = EXACT_FIELDS.get(ccxt_id)
-    if fields is None:
-        raise RejectedPayload(f"no exact-number mapping for exchange {ccxt_id!r}")
+def exact_trade(venue: Venue, trade: dict) -> ExactTrade:
+    """The trade's exact fields, read where the venue puts them, or `RejectedPayload` saying what is
+    wrong with it."""
+    fields = venue.exact_fields
     info = trade.get("info")
     if not isinstance(info, dict):
         raise RejectedPayload("no raw exchange payload in info")
-    trade_id = stored_trade_id(ccxt_id, trade)
+    trade_id = stored_trade_id(venue, trade)
     market_symbol, side = trade.get("symbol"), trade.get("side")
     if not market_symbol or "/" not in market_symbol:
         raise RejectedPayload(f"unknown symbol {market_symbol!r}")

@@ -56,12 +56,13 @@ def is_connected(client) -> bool:
     return False
 
 
-def unclaimed_trades(client, last: dict | None) -> list[dict]:
+def unclaimed_trades(client, last: dict | None, cache_key: str) -> list[dict]:
     """The trades ccxt.pro cached after `last` (the newest handed over) while no `watch_my_trades`
     was waiting for them, claimed the way a watch claims them (its count of new updates), so that no
-    later watch returns them again. None while a watch holds a message it has not returned yet."""
-    cache = getattr(client, "myTrades", None)
-    futures = [ws.futures.get("myTrades") for ws in getattr(client, "clients", {}).values()]
+    later watch returns them again. None while a watch holds a message it has not returned yet.
+    `cache_key`: the venue's `stream_cache_key`, the client attribute and the futures' key."""
+    cache = getattr(client, cache_key, None)
+    futures = [ws.futures.get(cache_key) for ws in getattr(client, "clients", {}).values()]
     if not cache or not any(future is not None and not future.done() for future in futures):
         return []
     cached = list(cache)
@@ -152,7 +153,7 @@ class AccountStream:
                 last = trades[-1] if trades else last
                 # Messages that came after the next watch was resolved, while this ingest ran, sit in
                 # ccxt.pro's cache until yet another message resolves a watch: take them now.
-                while not watch.done() and (waiting := unclaimed_trades(client, last)):
+                while not watch.done() and (waiting := unclaimed_trades(client, last, self.account.venue_object.stream_cache_key)):
                     await self._ingest(waiting)
                     last = waiting[-1]
         finally:

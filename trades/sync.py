@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from exchanges.connectors import one_line_error
 from exchanges.models import ExchangeAccount
+from exchanges.venues.pagers import Page
 
 from .backoff import AccountStopped, Backoff
 from .db import db_sync_to_async
 from .ingest import ingest_trades, release_unfolded
 from .models import StreamHealth, SyncCursor
-from .pagers import Page, pager_for
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def _record_error(account: ExchangeAccount, market_symbol: str | None, message: 
 def restart_pass(account: ExchangeAccount, market_symbol: str, since: datetime) -> None:
     """Make the next pass re-read a symbol from `since` (a re-check; duplicates are skipped)."""
     SyncCursor.objects.update_or_create(
-        account=account, symbol=market_symbol, defaults={"resume": pager_for(account.ccxt_id).initial(start_ms(account, since))}
+        account=account, symbol=market_symbol, defaults={"resume": account.venue_object.pager().initial(start_ms(account, since))}
     )
 
 
@@ -145,7 +145,7 @@ class RestSync:
         self.client = client
         self.backoff = backoff or Backoff()
         self.progress = progress
-        self.pager = pager_for(account.ccxt_id)
+        self.pager = account.venue_object.pager()
         self._markets_stored = False
 
     async def sync_symbol(self, market_symbol: str, *, since: datetime | None = None) -> SymbolResult:

@@ -26,11 +26,6 @@ logger = logging.getLogger(__name__)
 RETRY_SECONDS = 5.0  # after a REST pass that failed as a whole
 
 
-def market_symbol_for(account: ExchangeAccount, symbol: str) -> str:
-    """A canonical `BTC/USDT` on a swap account means its linear perpetual, `BTC/USDT:USDT`."""
-    return account.market_symbol(symbol)
-
-
 async def with_rest_client(account: ExchangeAccount, work):
     """`await work(client, market_symbols)` on a REST client of the account's own, closed afterwards:
     for a pass outside any running synchronizer (a command, a Celery task)."""
@@ -38,7 +33,7 @@ async def with_rest_client(account: ExchangeAccount, work):
 
     connector = ExchangeConnector(account)
     try:
-        return await work(connector.rest_client(), [market_symbol_for(account, s) for s in account.symbols])
+        return await work(connector.rest_client(), [account.market_symbol(s) for s in account.symbols])
     finally:
         await connector.close()
 
@@ -105,7 +100,7 @@ class TradeSynchronizer:
             self.not_started[name] = problems
             return
         self.not_started.pop(name, None)
-        state = AccountSync(connector, [market_symbol_for(account, s) for s in symbols])
+        state = AccountSync(connector, [account.market_symbol(s) for s in symbols])
         self.running[name] = state
         state.rest_due.set()
         state.tasks.append(asyncio.create_task(self._rest_loop(state), name=f"rest:{name}"))
@@ -219,8 +214,7 @@ class TradeSynchronizer:
 def cannot_start(account: ExchangeAccount, symbols: list[str]) -> str:
     """What keeps the account from syncing before any call to its venue, one line; empty if nothing."""
     errors = account_errors(
-        ccxt_id=account.ccxt_id,
-        market_type=account.market_type,
+        venue=account.venue,
         symbols=list(symbols),
         api_key=account.api_key,
         api_secret=account.api_secret,
@@ -272,7 +266,7 @@ class AccountFollower:
 
     @staticmethod
     def _version(account: ExchangeAccount) -> tuple:
-        return (account.ccxt_id, account.market_type, str(account.api_key), str(account.api_secret), account.base_url, tuple(account.symbols))
+        return (account.venue, str(account.api_key), str(account.api_secret), account.base_url, tuple(account.symbols))
 
     async def reconcile(self) -> None:
         accounts = {a.name: a for a in await db_sync_to_async(_enabled_accounts)(self.shard)}

@@ -102,7 +102,6 @@ def _audit(simulator_url: str) -> int:
     from exchanges.connectors import ExchangeConnector
     from exchanges.models import ExchangeAccount
     from trades.audit import audit_account
-    from trades.synchronizer import market_symbol_for
 
     since = timezone.now() - timedelta(hours=2)
     missing = 0
@@ -111,7 +110,7 @@ def _audit(simulator_url: str) -> int:
         async def run(account=account):
             connector = ExchangeConnector(account)
             try:
-                symbols = [market_symbol_for(account, s) for s in account.symbols]
+                symbols = [account.market_symbol(s) for s in account.symbols]
                 return await audit_account(account, connector.rest_client(), symbols, since, repair=False)
             finally:
                 await connector.close()

@@ -44,11 +44,17 @@ def _when(ms: int) -> datetime:
     return datetime.fromtimestamp(ms // 1000, tz=UTC) + timedelta(milliseconds=ms % 1000)
 
 
-def stored_id(record: dict, ccxt_ids: dict[str, str]) -> str:
-    """The id the tracker stores a ground-truth trade under (Binance's qualified: `BTCUSDT:123`)."""
-    from trades.normalize import qualified_trade_id
+def stored_id(record: dict, venues: dict) -> str:
+    """The id the tracker stores a ground-truth trade under (qualified by market where the venue
+    numbers ids per market: `BTCUSDT:123`)."""
+    return venues[record["account"]].qualified_trade_id(record["market_id"], record["id"])
 
-    return qualified_trade_id(ccxt_ids[record["account"]], record["market_id"], record["id"])
+
+def venues_of(accounts: list[dict]) -> dict:
+    """Account name -> its venue, from the simulator's description of each account."""
+    from exchanges.venues import venue_for
+
+    return {a["name"]: venue_for(a["ccxt_id"], a["market_type"]) for a in accounts}
 
 
 def fold_truth(truth: list[dict], accounts: list[dict]) -> dict[tuple[str, str], list]:
@@ -56,7 +62,7 @@ def fold_truth(truth: list[dict], accounts: list[dict]) -> dict[tuple[str, str],
     from positions import fold
 
     markets = {(a["name"], m["symbol"]): m for a in accounts for m in a["markets"]}
-    ccxt_ids = {a["name"]: a["ccxt_id"] for a in accounts}
+    venues = venues_of(accounts)
     fills: dict[tuple[str, str], list] = defaultdict(list)
     for record in truth:
         market = markets[(record["account"], record["symbol"])]
@@ -71,7 +77,7 @@ def fold_truth(truth: list[dict], accounts: list[dict]) -> dict[tuple[str, str],
             fee_currency=record["fee_coin"],
         )
         symbol = record["symbol"].split(":")[0]
-        fills[(record["account"], symbol)].append(fold.Fill(stored_id(record, ccxt_ids), _when(record["timestamp"]), deltas))
+        fills[(record["account"], symbol)].append(fold.Fill(stored_id(record, venues), _when(record["timestamp"]), deltas))
     steps = {(a["name"], m["symbol"].split(":")[0]): Decimal(m["amount_step"]) for a in accounts for m in a["markets"]}
     return {book: fold.fold_fills(sorted(run, key=lambda f: f.order_key), steps[book]) for book, run in fills.items()}
 
@@ -93,8 +99,8 @@ def check(truth: list[dict], accounts: list[dict], verdict: Verdict) -> Verdict:
 
     names = {a.pk: a.name for a in ExchangeAccount.objects.all()}
     verdict.trades_made = len(truth)
-    ccxt_ids = {a["name"]: a["ccxt_id"] for a in accounts}
-    expected = {(r["account"], stored_id(r, ccxt_ids)): r for r in truth}
+    venues = venues_of(accounts)
+    expected = {(r["account"], stored_id(r, venues)): r for r in truth}
     seen: Counter = Counter()
     fields = ("exchange_id", "exchange_trade_id", "market_symbol", "side", "amount", "price", "cost", "fee_cost", "fee_currency")
     for exchange_id, trade_id, market_symbol, side, amount, price, cost, fee_cost, fee_currency in Trade.objects.values_list(*fields).iterator(chunk_size=10000):

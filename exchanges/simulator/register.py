@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
+from exchanges.venues import venue_for
 
 from .accounts import AccountConfig, history_window
 
@@ -35,8 +36,7 @@ def register_accounts(
         row, _ = ExchangeAccount.objects.update_or_create(
             name=account.name,
             defaults={
-                "ccxt_id": account.ccxt_id,
-                "market_type": account.market_type,
+                "venue": venue_for(account.ccxt_id, account.market_type).name,
                 "api_key": account.api_key,
                 "api_secret": account.api_secret,
                 "base_url": base_url,

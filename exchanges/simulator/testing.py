@@ -63,12 +63,12 @@ class RunningSimulator:
     def exchange_account(self, name: str, **changes):
         """An unsaved `ExchangeAccount` for a simulated account (what `build_client` needs, no database)."""
         from exchanges.models import ExchangeAccount
+        from exchanges.venues import venue_for
 
         account = self.config.account(name)
         fields = {
             "name": name,
-            "ccxt_id": account.ccxt_id,
-            "market_type": account.market_type,
+            "venue": venue_for(account.ccxt_id, account.market_type).name,
             "api_key": account.api_key,
             "api_secret": account.api_secret,
             "base_url": self.base_url,

@@ -10,14 +10,14 @@ def account_with_credentials(name, key, secret, **fields):
 
 def test_lists_accounts_without_their_credentials(api):
     account_with_credentials("binance_spot", "my-api-key", "my-api-secret", symbols=["BTC/USDT"])
-    account_with_credentials("bybit_perp", "other-key", "other-secret", ccxt_id="bybit", market_type="swap")
+    account_with_credentials("bybit_perp", "other-key", "other-secret", venue="bybit_linear")
 
     response = api.get("/api/accounts")
 
     assert response.status_code == 200
-    assert [(a["name"], a["exchange"], a["market_type"]) for a in response.json()] == [
-        ("binance_spot", "binance", "spot"),
-        ("bybit_perp", "bybit", "swap"),
+    assert [(a["name"], a["venue"], a["exchange"], a["market_type"]) for a in response.json()] == [
+        ("binance_spot", "binance_spot", "binance", "spot"),
+        ("bybit_perp", "bybit_linear", "bybit", "swap"),
     ]
     assert response.json()[0]["symbols"] == ["BTC/USDT"]
     body = response.content.decode()
@@ -41,3 +41,11 @@ def test_an_unknown_account_is_404(api):
 
     assert response.status_code == 404
     assert response.json() == {"detail": "No ExchangeAccount matches the given query."}
+
+
+def test_an_account_left_on_an_unknown_venue_is_listed_with_its_venue_name(api):
+    make_account("old", venue="kraken_spot")  # as the venue migration leaves an account on a pair no venue is
+
+    [listed] = api.get("/api/accounts").json()
+
+    assert (listed["venue"], listed["exchange"], listed["market_type"]) == ("kraken_spot", "", "")

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consu
 def perp(account):
     """Beside the spot account's BTC/USDT trades, a perpetual account's BTC/USDT:USDT ones: one
     position opened and closed, another left open."""
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    perp = make_account("bybit_perp", venue="bybit_linear")
     make_market(perp, "BTC/USDT:USDT")
     ingest_trades(account, [binance_trade(n, timestamp=T0 + n * MINUTE) for n in (1, 2)])
     ingest_trades(

@@ -47,7 +47,7 @@ def token(db):
     spot = make_account(symbols=["BTC/USDT", "ETH/USDT"])
     make_market(spot, "BTC/USDT")
     make_market(spot, "ETH/USDT", amount_step="0.0001")
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    perp = make_account("bybit_perp", venue="bybit_linear")
     make_market(perp, "BTC/USDT:USDT", contract_size="0.001")
     ingest_trades(spot, [binance_trade(n, side="buy" if n % 3 else "sell", amount="0.5", price=str(100 + n), fee="0.01") for n in range(1, 30)])
     ingest_trades(spot, [binance_trade(100, symbol="ETH/USDT", amount="2", price="30", fee="0.001", fee_currency="BNB")])

@@ -5,7 +5,7 @@ from .marks import set_mark
 
 
 def test_latest_mark_per_market(api, account):
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    perp = make_account("bybit_perp", venue="bybit_linear")
     set_mark(account, "BTC/USDT", "42000.12345678")
     set_mark(perp, "BTC/USDT:USDT", "42001.5", at=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC))
     set_mark(account, "ETH/USDT", "0.000000000000000001")
@@ -22,7 +22,7 @@ def test_latest_mark_per_market(api, account):
 
 
 def test_marks_by_account_and_symbol(api, account):
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap", symbols=["BTC/USDT"])
+    perp = make_account("bybit_perp", venue="bybit_linear", symbols=["BTC/USDT"])
     set_mark(account, "BTC/USDT", "1")
     set_mark(account, "ETH/USDT", "2")
     set_mark(perp, "BTC/USDT:USDT", "3")

@@ -5,7 +5,7 @@ from .marks import set_mark
 
 
 def test_nets_a_pair_across_spot_and_perpetual(api, account):
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    perp = make_account("bybit_perp", venue="bybit_linear")
     make_market(perp, "BTC/USDT:USDT")
     ingest_trades(account, [binance_trade(1, amount="3", price="100")])
     ingest_trades(perp, [bybit_trade("x", side="sell", amount="1", price="110")])
@@ -29,7 +29,7 @@ def test_nets_a_pair_across_spot_and_perpetual(api, account):
 
 
 def test_every_pair_with_open_positions_and_pnl_at_each_accounts_mark(api, account):
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    perp = make_account("bybit_perp", venue="bybit_linear")
     make_market(perp, "BTC/USDT:USDT")
     ingest_trades(account, [binance_trade(1, amount="3", price="100"), binance_trade(2, symbol="ETH/USDT", amount="1", price="2000")])
     ingest_trades(perp, [bybit_trade("x", side="sell", amount="1", price="110")])

@@ -14,7 +14,7 @@ def test_sync_health_per_account_and_symbol(api, account):
     connected = timezone.now() - timedelta(minutes=5)
     StreamHealth.objects.create(account=account, ws_connected_since=connected, ws_reconnects=2)
     SyncCursor.objects.create(account=account, symbol="BTC/USDT", last_trade_id="41", last_sync_at=timezone.now(), last_pass_fetched=3, last_pass_new=1)
-    make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    make_account("bybit_perp", venue="bybit_linear")
 
     response = api.get("/api/sync-health")
 
@@ -30,7 +30,7 @@ def test_sync_health_per_account_and_symbol(api, account):
 
 
 def test_sync_health_of_one_account(api, account):
-    other = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    other = make_account("bybit_perp", venue="bybit_linear")
 
     assert [h["account"] for h in api.get("/api/sync-health", {"account": other.pk}).json()] == ["bybit_perp"]
 
@@ -65,7 +65,7 @@ def test_a_stopped_account_says_why(api, account):
 
 
 def test_sync_health_says_which_accounts_are_down_and_why(api, account):
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    perp = make_account("bybit_perp", venue="bybit_linear")
     spot3 = make_account("spot3")
     StreamHealth.objects.create(account=account, stopped_reason="binance_spot BTC/USDT: AuthenticationError: signature not valid")
     StreamHealth.objects.create(account=perp, down_reason="NetworkError: connection refused", down_since=NOW)

@@ -55,7 +55,7 @@ def test_filter_by_account(api, account):
 
 
 def test_filter_by_pair_or_by_market(api, account):
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    perp = make_account("bybit_perp", venue="bybit_linear")
     make_market(perp, "BTC/USDT:USDT")
     ingest_trades(account, [binance_trade(1, timestamp=T0), binance_trade(2, symbol="ETH/USDT", timestamp=T0 + 1)])
     ingest_trades(perp, [bybit_trade("p1", timestamp=T0 + 2)])

@@ -38,87 +38,87 @@ KEYS = ["--api-key", "K", "--secret", "S"]
 
 
 def test_a_valid_account_is_checked_on_the_venue_and_stored(simulator):
-    assert add("spot1", "--exchange", "binance", "--symbols", "BTC/USDT,ETH/USDT", *KEYS, base_url=simulator.base_url) == "added spot1\n"
-    add("perp1", "--exchange", "bybit", "--type", "swap", "--symbols", "BTC/USDT:USDT,ETH/USDT", *KEYS, base_url=simulator.base_url)
+    assert add("spot1", "--venue", "binance_spot", "--symbols", "BTC/USDT,ETH/USDT", *KEYS, base_url=simulator.base_url) == "added spot1\n"
+    add("perp1", "--venue", "bybit_linear", "--symbols", "BTC/USDT:USDT,ETH/USDT", *KEYS, base_url=simulator.base_url)
     assert dict(ExchangeAccount.objects.values_list("name", "symbols")) == {
         "spot1": ["BTC/USDT", "ETH/USDT"],
         "perp1": ["BTC/USDT:USDT", "ETH/USDT"],
     }
 
 
-def test_an_unknown_exchange_is_refused_with_the_supported_venues():
-    message = refused("a", "--exchange", "krakenx", "--symbols", "BTC/USDT", *KEYS)
-    assert message.startswith("--exchange: krakenx spot is not a venue the tracker supports")
-    assert "supported: binance spot, bybit swap" in message
+@pytest.mark.parametrize("venue", ["krakenx_spot", "binance", "binance_swap", "bybit_spot_"])
+def test_an_unknown_venue_is_refused_with_the_known_ones(venue):
+    message = refused("a", "--venue", venue, "--symbols", "BTC/USDT", *KEYS)
+    assert message == f"--venue: {venue} is not a venue the tracker supports; the venues are: binance_spot, bybit_linear"
 
 
-@pytest.mark.parametrize("exchange, market_type", [("bybit", "spot"), ("binance", "swap"), ("binance", "future")])
-def test_an_unsupported_market_type_is_refused(exchange, market_type):
-    message = refused("a", "--exchange", exchange, "--type", market_type, "--symbols", "BTC/USDT", *KEYS)
-    assert message == f"--type: {exchange} {market_type} is not a venue the tracker supports; supported: binance spot, bybit swap"
+def test_the_venue_is_read_whatever_its_case(simulator):
+    add("a", "--venue", " Bybit_Linear", "--symbols", "BTC/USDT", *KEYS, base_url=simulator.base_url)
+    assert ExchangeAccount.objects.get().venue == "bybit_linear"
 
 
 def test_no_symbols_is_refused():
-    assert refused("a", "--exchange", "binance", *KEYS) == "--symbols: no symbols: name at least one to track, e.g. BTC/USDT"
+    assert refused("a", "--venue", "binance_spot", *KEYS) == "--symbols: no symbols: name at least one to track, e.g. BTC/USDT"
 
 
 def test_an_empty_symbol_is_refused():
-    message = refused("a", "--exchange", "binance", "--symbols", "BTC/USDT,,ETH/USDT", *KEYS)
+    message = refused("a", "--venue", "binance_spot", "--symbols", "BTC/USDT,,ETH/USDT", *KEYS)
     assert message == "--symbols: symbol 2 of 3 is empty: write names separated by single commas, e.g. BTC/USDT,ETH/USDT"
 
 
 def test_a_symbol_without_its_slash_gets_a_suggestion_even_unchecked():
-    message = refused("a", "--exchange", "binance", "--symbols", "BTCUSDT", *KEYS, "--no-check")
+    message = refused("a", "--venue", "binance_spot", "--symbols", "BTCUSDT", *KEYS, "--no-check")
     assert message == "--symbols: BTCUSDT is not a symbol: did you mean BTC/USDT?"
 
 
 def test_a_symbol_the_venue_does_not_list_gets_the_market_it_means(simulator):
-    message = refused("a", "--exchange", "binance", "--symbols", "BTC/USDT,eth/usdt,DOGE/USDT", *KEYS, base_url=simulator.base_url)
+    message = refused("a", "--venue", "binance_spot", "--symbols", "BTC/USDT,eth/usdt,DOGE/USDT", *KEYS, base_url=simulator.base_url)
     eth, doge = message.removeprefix("--symbols: ").split("; ")
-    assert eth == "eth/usdt is not a market on binance spot: did you mean ETH/USDT?"
-    assert doge.startswith("DOGE/USDT is not a market on binance spot: it has ")
+    assert eth == "eth/usdt is not a market on binance_spot: did you mean ETH/USDT?"
+    assert doge.startswith("DOGE/USDT is not a market on binance_spot: it has ")
     assert {"BTC/USDT", "ETH/USDT"} <= set(doge.split(": it has ")[1].split(", "))
 
 
 def test_a_perpetual_account_is_told_the_perpetual_symbol(simulator):
-    message = refused("a", "--exchange", "bybit", "--type", "swap", "--symbols", "BTCUSDT", *KEYS, base_url=simulator.base_url)
+    message = refused("a", "--venue", "bybit_linear", "--symbols", "BTCUSDT", *KEYS, base_url=simulator.base_url)
     assert message == "--symbols: BTCUSDT is not a symbol: did you mean BTC/USDT:USDT?"
-    message = refused("a", "--exchange", "bybit", "--type", "swap", "--symbols", "BTC/USDC:USDC", *KEYS, base_url=simulator.base_url)
-    assert "BTC/USDC:USDC is not a market on bybit swap" in message
+    message = refused("a", "--venue", "bybit_linear", "--symbols", "BTC/USDC:USDC", *KEYS, base_url=simulator.base_url)
+    assert "BTC/USDC:USDC is not a market on bybit_linear" in message
 
 
 @pytest.mark.parametrize(
     "credentials, expected",
     [
-        (["--secret", "S"], "--api-key: binance needs an API key (a read-only key is enough)"),
-        (["--api-key", "K"], "--secret: binance needs an API secret (a read-only key is enough)"),
+        (["--secret", "S"], "--api-key: binance_spot needs an API key (a read-only key is enough)"),
+        (["--api-key", "K"], "--secret: binance_spot needs an API secret (a read-only key is enough)"),
     ],
 )
 def test_missing_credentials_are_refused(credentials, expected):
-    assert refused("a", "--exchange", "binance", "--symbols", "BTC/USDT", *credentials) == expected
+    assert refused("a", "--venue", "binance_spot", "--symbols", "BTC/USDT", *credentials) == expected
 
 
 def test_a_base_url_that_is_not_http_is_refused():
-    message = refused("a", "--exchange", "binance", "--symbols", "BTC/USDT", *KEYS, base_url="ftp://127.0.0.1:8900")
+    message = refused("a", "--venue", "binance_spot", "--symbols", "BTC/USDT", *KEYS, base_url="ftp://127.0.0.1:8900")
     assert message == "--base-url: 'ftp://127.0.0.1:8900' is not an http(s) URL: write e.g. http://127.0.0.1:8900, or leave it empty for the real exchange"
 
 
 def test_a_venue_that_cannot_be_reached_stores_nothing_unless_told_not_to_check():
     nowhere = f"http://127.0.0.1:{free_port()}"
-    message = refused("a", "--exchange", "binance", "--symbols", "BTC/USDT", *KEYS, base_url=nowhere)
-    assert message.startswith(f"could not load the markets of binance spot from {nowhere} (")
+    message = refused("a", "--venue", "binance_spot", "--symbols", "BTC/USDT", *KEYS, base_url=nowhere)
+    assert message.startswith(f"could not load the markets of binance_spot from {nowhere} (")
     assert message.endswith("nothing stored. Check --base-url, or add --no-check to store without checking the symbols")
 
-    add("a", "--exchange", "binance", "--symbols", "BTC/USDT", *KEYS, "--no-check", base_url=nowhere)
+    add("a", "--venue", "binance_spot", "--symbols", "BTC/USDT", *KEYS, "--no-check", base_url=nowhere)
     assert ExchangeAccount.objects.get().symbols == ["BTC/USDT"]
 
 
 def test_the_model_refuses_what_the_command_refuses():
-    account = ExchangeAccount(name="a", ccxt_id="krakenx", symbols=["BTCUSDT", ""], base_url="ftp://x.example")
+    account = ExchangeAccount(name="a", venue="krakenx_spot", symbols=["BTCUSDT", ""], base_url="ftp://x.example")
     with pytest.raises(ValidationError) as raised:
         account.full_clean()
     errors = raised.value.message_dict
-    assert set(errors) == {"ccxt_id", "symbols", "base_url"}  # krakenx has no credential rule of its own
+    assert set(errors) == {"venue", "symbols", "base_url"}  # an unknown venue has no credential rule
+    assert errors["venue"] == ["krakenx_spot is not a venue the tracker supports; the venues are: binance_spot, bybit_linear"]
     assert errors["symbols"] == [
         "BTCUSDT is not a symbol: did you mean BTC/USDT?",
         "symbol 2 of 2 is empty: write names separated by single commas, e.g. BTC/USDT,ETH/USDT",
@@ -126,7 +126,7 @@ def test_the_model_refuses_what_the_command_refuses():
 
 
 def admin_post(admin_client, **fields):
-    data = {"name": "a", "ccxt_id": "binance", "market_type": "spot", "api_key": "K", "api_secret": "S", "base_url": "", "enabled": "on", "symbols": '["BTC/USDT"]'}
+    data = {"name": "a", "venue": "binance_spot", "api_key": "K", "api_secret": "S", "base_url": "", "enabled": "on", "symbols": '["BTC/USDT"]'}
     return admin_client.post("/admin/exchanges/exchangeaccount/add/", {**data, **fields})
 
 
@@ -136,11 +136,11 @@ def test_the_admin_form_shows_the_error_and_stores_nothing(admin_client, simulat
     assert response.context["adminform"].form.errors == {"symbols": ["BTCUSDT is not a symbol: did you mean BTC/USDT?"]}
 
     response = admin_post(admin_client, symbols='["ETHH/USDT"]', base_url=simulator.base_url)
-    assert response.context["adminform"].form.errors == {"symbols": ["ETHH/USDT is not a market on binance spot: did you mean ETH/USDT?"]}
+    assert response.context["adminform"].form.errors == {"symbols": ["ETHH/USDT is not a market on binance_spot: did you mean ETH/USDT?"]}
 
-    response = admin_post(admin_client, ccxt_id="krakenx", api_secret="", base_url="ftp://127.0.0.1:1")
+    response = admin_post(admin_client, venue="krakenx_spot", api_secret="", base_url="ftp://127.0.0.1:1")
     assert response.context["adminform"].form.errors == {
-        "ccxt_id": ["krakenx spot is not a venue the tracker supports; supported: binance spot, bybit swap"],
+        "venue": ["krakenx_spot is not a venue the tracker supports; the venues are: binance_spot, bybit_linear"],
         "base_url": ["'ftp://127.0.0.1:1' is not an http(s) URL: write e.g. http://127.0.0.1:8900, or leave it empty for the real exchange"],
     }
     assert not ExchangeAccount.objects.exists()

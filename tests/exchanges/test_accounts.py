@@ -18,9 +18,10 @@ def run(*args):
 
 
 def test_add_list_disable(simulator):
-    run("add", "binance_spot", "--exchange", "binance", "--type", "spot", "--symbols", "BTC/USDT,ETH/USDT", "--api-key", "K1", "--secret", "S3cr3t-value", "--base-url", simulator.base_url)
+    run("add", "binance_spot", "--venue", "binance_spot", "--symbols", "BTC/USDT,ETH/USDT", "--api-key", "K1", "--secret", "S3cr3t-value", "--base-url", simulator.base_url)
     account = ExchangeAccount.objects.get(name="binance_spot")
-    assert (account.ccxt_id, account.market_type, account.symbols) == ("binance", "spot", ["BTC/USDT", "ETH/USDT"])
+    assert (account.venue, account.symbols) == ("binance_spot", ["BTC/USDT", "ETH/USDT"])
+    assert (account.venue_object.ccxt_id, account.market_type) == ("binance", "spot")
     assert account.api_secret == "S3cr3t-value"
     assert "binance_spot" in run("list")
     run("disable", "binance_spot")
@@ -28,7 +29,7 @@ def test_add_list_disable(simulator):
 
 
 def test_secrets_are_encrypted_at_rest_and_never_listed():
-    run("add", "acct", "--exchange", "bybit", "--type", "swap", "--symbols", "BTC/USDT", "--api-key", "my-key-123", "--secret", "my-secret-456", "--no-check")
+    run("add", "acct", "--venue", "bybit_linear", "--symbols", "BTC/USDT", "--api-key", "my-key-123", "--secret", "my-secret-456", "--no-check")
     with connection.cursor() as cursor:
         cursor.execute("SELECT api_key, api_secret FROM exchanges_exchangeaccount WHERE name = 'acct'")
         stored = " ".join(cursor.fetchone())
@@ -46,4 +47,4 @@ def test_disable_an_unknown_account_is_an_error():
 
 def test_a_bad_name_is_refused():
     with pytest.raises(CommandError, match="name"):
-        run("add", "bad name!", "--exchange", "binance", "--secret", "x")
+        run("add", "bad name!", "--venue", "binance_spot", "--secret", "x")

@@ -34,7 +34,7 @@ def test_saving_an_account_with_empty_secret_fields_keeps_the_secrets(admin_clie
     account.save()
     response = admin_client.post(
         f"/admin/exchanges/exchangeaccount/{account.pk}/change/",
-        {"name": account.name, "ccxt_id": "binance", "market_type": "spot", "api_key": "", "api_secret": "", "base_url": "", "enabled": "on", "symbols": '["BTC/USDT"]'},
+        {"name": account.name, "venue": "binance_spot", "api_key": "", "api_secret": "", "base_url": "", "enabled": "on", "symbols": '["BTC/USDT"]'},
     )
     assert response.status_code == 302
     account.refresh_from_db()

@@ -8,6 +8,7 @@ from asgiref.sync import async_to_sync
 from exchanges.connectors import ExchangeConnector, build_client, point_urls_at, upsert_markets
 from exchanges.models import ExchangeAccount, Market
 from exchanges.simulator.testing import BINANCE, BYBIT
+from exchanges.venues import VENUES
 
 
 def urls_in(tree):
@@ -35,21 +36,21 @@ def test_a_secure_base_keeps_secure_schemes_and_its_path_prefix():
     assert urls == {"a": "https://proxy.example/bybit/v5", "b": "wss://proxy.example/bybit/v5/private"}
 
 
-@pytest.mark.parametrize("ccxt_id, market_type", [("binance", "spot"), ("bybit", "swap")])
-def test_a_client_for_the_simulator_never_names_a_real_host(ccxt_id, market_type):
-    account = ExchangeAccount(name="a", ccxt_id=ccxt_id, market_type=market_type, base_url="http://127.0.0.1:9")
+@pytest.mark.parametrize("venue", VENUES)
+def test_a_client_for_the_simulator_never_names_a_real_host(venue):
+    account = ExchangeAccount(name="a", venue=venue, base_url="http://127.0.0.1:9")
     client = build_client(account)
     assert all(url.startswith(("http://127.0.0.1:9", "ws://127.0.0.1:9")) for url in urls_in(client.urls["api"]))
 
 
 def test_without_a_base_url_the_client_talks_to_the_exchange():
-    client = build_client(ExchangeAccount(name="a", ccxt_id="binance", market_type="spot"))
+    client = build_client(ExchangeAccount(name="a", venue="binance_spot"))
     assert client.urls["api"]["private"] == "https://api.binance.com/api/v3"
     assert client.options["fetchMarkets"]["types"] == ["spot"] and client.options["fetchMargins"] is False
 
 
 def test_bybit_clients_skip_the_currencies_call():
-    client = build_client(ExchangeAccount(name="a", ccxt_id="bybit", market_type="swap"))
+    client = build_client(ExchangeAccount(name="a", venue="bybit_linear"))
     assert client.has["fetchCurrencies"] is False
     assert client.options["fetchMarkets"]["types"] == ["linear"]
 
@@ -90,7 +91,7 @@ BINANCE_WEIGHT_PER_MINUTE = 6000
 
 @pytest.mark.parametrize("api, path", BINANCE_WEIGHTS)
 def test_the_binance_limiter_keeps_any_minute_within_the_weight_limit(api, path):
-    client = build_client(ExchangeAccount(name="a", ccxt_id="binance", market_type="spot"))
+    client = build_client(ExchangeAccount(name="a", venue="binance_spot"))
     cost = client.api[api]["get"][path]
     spacing_ms = client.rateLimit * max(cost.get("cost", 1), cost.get("noSymbol", 0))
 

@@ -7,9 +7,11 @@ import pytest
 
 from exchanges.connectors import build_client
 from exchanges.simulator.testing import BINANCE, Watcher
-from trades.normalize import exact_trade, qualified_trade_id
+from exchanges.venues import VENUES
+from trades.normalize import exact_trade
 
 HISTORY = 2600
+SPOT = VENUES["binance_spot"]
 
 
 @pytest.fixture
@@ -27,9 +29,9 @@ async def client(simulator):
 
 def assert_matches_truth(trades, truth):
     """Each trade, as ccxt parsed it, has the numbers of the ground-truth trade of its market and id."""
-    truth_by_id = {qualified_trade_id("binance", t["market_id"], t["id"]): t for t in truth}
+    truth_by_id = {SPOT.qualified_trade_id(t["market_id"], t["id"]): t for t in truth}
     for trade in trades:
-        exact = exact_trade("binance", trade)
+        exact = exact_trade(SPOT, trade)
         truth = truth_by_id[exact.exchange_trade_id]
         assert exact.amount == Decimal(truth["amount"])
         assert exact.price == Decimal(truth["price"])
@@ -198,4 +200,4 @@ async def test_rest_and_websocket_name_the_market_the_same_way(client, simulator
     fetched = await client.fetch_my_trades("ETH/USDT", limit=1)
 
     expected = f"ETHUSDT:{posted[0]['id']}"
-    assert exact_trade("binance", pushed).exchange_trade_id == exact_trade("binance", fetched[0]).exchange_trade_id == expected
+    assert exact_trade(SPOT, pushed).exchange_trade_id == exact_trade(SPOT, fetched[0]).exchange_trade_id == expected

@@ -7,6 +7,7 @@ import pytest
 
 from exchanges.connectors import build_client
 from exchanges.simulator.testing import BYBIT, Watcher
+from exchanges.venues import VENUES
 from trades.normalize import exact_trade
 
 HISTORY = 2600
@@ -34,7 +35,7 @@ def next_cursor(page):
 
 def assert_matches_truth(trades, truth_by_id):
     for trade in trades:
-        exact = exact_trade("bybit", trade)
+        exact = exact_trade(VENUES["bybit_linear"], trade)
         truth = truth_by_id[exact.exchange_trade_id]
         assert exact.amount == Decimal(truth["amount"])
         assert exact.price == Decimal(truth["price"])

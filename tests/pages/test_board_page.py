@@ -89,7 +89,7 @@ def test_numbers_too_long_to_read_are_rounded_with_the_exact_value_kept(operator
 
 
 def test_a_spot_and_a_perpetual_position_of_one_symbol_are_labelled_by_type(operator_client, account):
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    perp = make_account("bybit_perp", venue="bybit_linear")
     make_market(perp, "BTC/USDT:USDT")
     ingest_trades(account, [binance_trade(1, amount="3", price="100")])
     ingest_trades(perp, [bybit_trade("x", side="sell", amount="1", price="110")])
@@ -112,7 +112,7 @@ def test_closed_positions_are_not_on_the_board(operator_client, account):
 
 
 def test_the_net_per_symbol_across_accounts(operator_client, account):
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    perp = make_account("bybit_perp", venue="bybit_linear")
     make_market(perp, "BTC/USDT:USDT")
     ingest_trades(account, [binance_trade(1, amount="3", price="100")])
     ingest_trades(perp, [bybit_trade("x", side="sell", amount="1", price="110")])
@@ -129,7 +129,7 @@ def test_the_net_per_symbol_across_accounts(operator_client, account):
 
 
 def test_realised_and_unrealised_pnl_fees_and_totals_per_account_and_overall(operator_client, account):
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    perp = make_account("bybit_perp", venue="bybit_linear")
     make_market(perp, "BTC/USDT:USDT")
     ingest_trades(
         account,
@@ -173,7 +173,7 @@ def test_a_position_without_a_mark_is_counted_apart_in_the_totals(operator_clien
 def test_sync_health_per_account(operator_client, account):
     StreamHealth.objects.create(account=account, ws_connected_since=timezone.now() - timedelta(hours=1))
     SyncCursor.objects.create(account=account, symbol="BTC/USDT", last_sync_at=timezone.now() - timedelta(seconds=90))
-    make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    make_account("bybit_perp", venue="bybit_linear")
     StreamHealth.objects.create(account=make_account("stopped_one"), stopped_reason="API key rejected")
 
     html = operator_client.get("/positions/").content.decode()

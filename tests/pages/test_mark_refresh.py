@@ -67,7 +67,7 @@ def test_binance_prices_come_exact_from_the_ticker_info(account):
 
 
 def test_bybit_takes_the_mark_price_else_the_last_price(db):
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap", symbols=["BTC/USDT", "ETH/USDT"])
+    perp = make_account("bybit_perp", venue="bybit_linear", symbols=["BTC/USDT", "ETH/USDT"])
     client = FakeBybit(
         {
             "BTC/USDT:USDT": {"lastPrice": "42000.5", "markPrice": "42001.25"},

@@ -25,7 +25,7 @@ async def test_get_position_sees_a_new_trade_at_once(account):
 
 
 async def test_net_position_nets_spot_and_perpetual(account):
-    perp = await sync_to_async(make_account)("bybit_perp", ccxt_id="bybit", market_type="swap")
+    perp = await sync_to_async(make_account)("bybit_perp", venue="bybit_linear")
     await sync_to_async(make_market)(perp, "BTC/USDT:USDT")
     await ingest(account, [binance_trade(1, amount="3", price="100")])
     await ingest(perp, [bybit_trade("x", side="sell", amount="1", price="110")])

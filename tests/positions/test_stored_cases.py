@@ -38,13 +38,13 @@ def stored_trade_ids(position):
 def test_case_through_ingest(case):
     market = case["market"]
     swap = ":" in market["symbol"]
-    account = make_account("case", ccxt_id="bybit" if swap else "binance", market_type="swap" if swap else "spot")
+    account = make_account("case", venue="bybit_linear" if swap else "binance_spot")
     make_market(account, market["symbol"], contract_size=market["contract_size"], amount_step=market["amount_step"])
 
     stored_ids = {}
     for trade in case["trades"]:
         payload = ccxt_trade(trade, market)
-        stored_ids[trade["id"]] = stored_trade_id(account.ccxt_id, payload)
+        stored_ids[trade["id"]] = stored_trade_id(account.venue_object, payload)
         assert len(ingest_trades(account, [payload])) == 1
 
     for trade, expected in zip(case["trades"], case["expected_trade_deltas"]):

@@ -72,7 +72,7 @@ def test_credentials_are_stored_encrypted(simulated_accounts):
 
 
 def test_a_decrypted_secret_does_not_show_itself():
-    account = ExchangeAccount(name="x", ccxt_id="binance", api_key="key-value-1234", api_secret="secret-value-5678")
+    account = ExchangeAccount(name="x", venue="binance_spot", api_key="key-value-1234", api_secret="secret-value-5678")
     account.save()
     account = ExchangeAccount.objects.get(pk=account.pk)
 
@@ -134,7 +134,7 @@ def test_credentials_appear_in_no_log_page_api_answer_error_page_or_stored_error
     def report(sender, request, **kwargs):
         reports.append(ExceptionReporter(request, *sys.exc_info(), is_email=True).get_traceback_text())
 
-    form = {"name": binance.name, "ccxt_id": "binance", "market_type": "spot", "api_key": TYPED_KEY, "api_secret": TYPED_SECRET,
+    form = {"name": binance.name, "venue": "binance_spot", "api_key": TYPED_KEY, "api_secret": TYPED_SECRET,
             "base_url": binance.base_url, "enabled": "on", "symbols": '["BTC/USDT"]'}
     client.raise_request_exception = False
     got_request_exception.connect(report)
@@ -162,7 +162,7 @@ def test_the_error_page_in_production_shows_nothing(client, settings):
     settings.DEBUG = False
     client.raise_request_exception = False
     client.force_login(get_user_model().objects.create_user("operator", is_staff=True, is_superuser=True))
-    ExchangeAccount.objects.create(name="x", ccxt_id="binance", api_key="key-value-1234", api_secret="secret-value-5678")
+    ExchangeAccount.objects.create(name="x", venue="binance_spot", api_key="key-value-1234", api_secret="secret-value-5678")
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("exchanges.admin.ExchangeAccountAdmin.has_credentials", lambda self, account: 1 / 0)

@@ -91,11 +91,11 @@ async def test_an_account_that_cannot_start_is_down_until_fixed(simulator, simul
         await synchronizer.start_account(account.name, account.symbols)
     assert account.name not in synchronizer.running
     health = await health_of(BINANCE)
-    assert (health.state, health.reason) == ("down", "cannot start: api_secret: binance needs an API secret (a read-only key is enough)")
+    assert (health.state, health.reason) == ("down", "cannot start: api_secret: binance_spot needs an API secret (a read-only key is enough)")
     assert len(down_records(caplog, "cannot start")) == 1
 
     admin_page = await sync_to_async(_admin_accounts_page)(client)
-    assert "down: cannot start: api_secret: binance needs an API secret" in admin_page
+    assert "down: cannot start: api_secret: binance_spot needs an API secret" in admin_page
 
     fixed = await ExchangeAccount.objects.aget(pk=account.pk)
     fixed.api_secret = simulator.account(BINANCE).api_secret

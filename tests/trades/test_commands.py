@@ -66,7 +66,7 @@ def one_refused_one_unsupported(simulator, simulated_accounts):
     refused = simulated_accounts[BINANCE]
     refused.api_secret = "not-the-secret"
     refused.save()
-    ExchangeAccount.objects.create(name="a_krakenx", ccxt_id="krakenx", api_key="k", api_secret="s", symbols=["BTC/USDT"], base_url=simulator.base_url)
+    ExchangeAccount.objects.create(name="a_krakenx", venue="krakenx_spot", api_key="k", api_secret="s", symbols=["BTC/USDT"], base_url=simulator.base_url)
     simulator.post_trades({"account": BYBIT, "symbol": "BTC/USDT:USDT", "side": "buy", "amount": "0.01", "price": "60000"})
     return simulated_accounts
 
@@ -83,7 +83,7 @@ def test_sync_says_why_each_account_failed(one_refused_one_unsupported, capsys):
     with pytest.raises(CommandError):
         call_command("sync", stdout=out, stderr=err)
     failures = [line for line in err.getvalue().splitlines() if " failed: " in line or " stopped: " in line]
-    assert failures[0] == "a_krakenx failed: UnsupportedAccount: krakenx spot is not a venue the tracker supports; supported: binance spot, bybit swap"
+    assert failures[0] == "a_krakenx failed: UnsupportedAccount: krakenx_spot is not a venue the tracker supports; the venues are: binance_spot, bybit_linear"
     assert failures[1].startswith(f"{BINANCE} stopped: ") and "AuthenticationError" in failures[1]
     assert "not-the-secret" not in err.getvalue()
     assert out.getvalue().splitlines()[-1].startswith(f"{BYBIT}: 1 fetched, 1 new")

@@ -77,7 +77,7 @@ def test_bad_payloads_are_kept_aside_and_the_rest_stored(account, broken, reason
 
 
 def test_bybit_executions_scale_contracts_and_keep_rebates():
-    account = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    account = make_account("bybit_perp", venue="bybit_linear")
     make_market(account, "BTC/USDT:USDT", contract_size="0.001")
     [trade] = ingest_trades(account, [bybit_trade("a-1", amount="250", price="40000", cost="10000", fee="-0.5")])
     assert trade.symbol == "BTC/USDT"

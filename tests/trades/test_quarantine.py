@@ -65,7 +65,7 @@ def test_a_rest_pass_keeps_a_bad_payload_aside_and_carries_on(simulator, simulat
     assert not result.stopped
     (rejected,) = RejectedTrade.objects.filter(exchange=account)
     assert reason in rejected.reason
-    assert rejected.exchange_trade_id == stored_trade_id(account.ccxt_id, rejected.raw)  # as it would have been stored
+    assert rejected.exchange_trade_id == stored_trade_id(account.venue_object, rejected.raw)  # as it would have been stored
     assert stored_ids(account) == {truth_id(account, t) for t in truth} - {rejected.exchange_trade_id}
     assert result.new == len(truth) - 1
 

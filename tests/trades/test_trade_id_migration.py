@@ -7,8 +7,9 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from exchanges.models import ExchangeAccount
+from exchanges.venues import VENUES
 from positions.models import Position
-from trades import normalize
 from trades.ingest import ingest_trades
 from trades.models import RejectedTrade, Trade
 
@@ -28,12 +29,21 @@ def latest():
     return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
+def old_account(name: str, ccxt_id: str, market_type: str) -> ExchangeAccount:
+    """An account stored as the old schema had it (a ccxt id and a market type), as today's code
+    sees it once migrated."""
+    old_model = MigrationExecutor(connection).loader.project_state(BEFORE).apps.get_model("exchanges", "ExchangeAccount")
+    row = old_model.objects.create(name=name, ccxt_id=ccxt_id, market_type=market_type, api_key="key", api_secret="secret")
+    venue = {("binance", "spot"): "binance_spot", ("bybit", "swap"): "bybit_linear"}[(ccxt_id, market_type)]
+    return ExchangeAccount(pk=row.pk, name=name, venue=venue, api_key="key", api_secret="secret")
+
+
 @pytest.fixture
 def before_the_migration(monkeypatch):
     """The schema and the ids as they were: bare Binance numbers. The latest schema comes back after."""
     migrate(BEFORE)
     with monkeypatch.context() as old_code:
-        old_code.delitem(normalize.PER_MARKET_IDS, "binance")
+        old_code.setattr(VENUES["binance_spot"], "market_id_keys", ())
         yield
     migrate(latest())
 
@@ -47,8 +57,8 @@ def old_history():
 
 
 def test_stored_binance_ids_are_qualified_and_keep_deduplicating(before_the_migration):
-    account = make_account()
-    perp = make_account("bybit_perp", ccxt_id="bybit", market_type="swap")
+    account = old_account("binance_spot", "binance", "spot")
+    perp = old_account("bybit_perp", "bybit", "swap")
     make_market(perp, "BTC/USDT:USDT")
     ingest_trades(account, old_history())
     ingest_trades(perp, [bybit_trade("e-1")])
@@ -57,7 +67,7 @@ def test_stored_binance_ids_are_qualified_and_keep_deduplicating(before_the_migr
     ingest_trades(account, [spoiled])
     assert sorted(Trade.objects.filter(exchange=account).values_list("exchange_trade_id", flat=True)) == ["1", "2", "3"]
 
-    normalize.PER_MARKET_IDS["binance"] = ("symbol", "s")  # the new code, on the old database
+    del VENUES["binance_spot"].market_id_keys  # the new code, on the old database
     migrate(latest())
 
     assert sorted(Trade.objects.filter(exchange=account).values_list("exchange_trade_id", flat=True)) == ["BTCUSDT:1", "BTCUSDT:2", "ETHUSDT:3"]

@@ -7,13 +7,12 @@ from django.core.management.base import BaseCommand, CommandError
 from exchanges.connectors import VenueUnreachable, venue_symbols
 from exchanges.models import ExchangeAccount, UnknownAccount
 from exchanges.validation import one_line, symbols_on_venue_errors
-from exchanges.venues import supported_list
+from exchanges.venues import known_list
 
 # The option that sets each field, for messages that say what to write instead.
 OPTIONS = {
     "name": "name",
-    "ccxt_id": "--exchange",
-    "market_type": "--type",
+    "venue": "--venue",
     "symbols": "--symbols",
     "api_key": "--api-key",
     "api_secret": "--secret",
@@ -28,12 +27,11 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         add = sub.add_parser("add", help="Add an account, or update the one with this name.")
         add.add_argument("name")
-        add.add_argument("--exchange", required=True, help=f"ccxt exchange id; supported with --type: {supported_list()}")
-        add.add_argument("--type", dest="market_type", default="spot", help="market type: spot or swap (linear perpetuals)")
+        add.add_argument("--venue", required=True, help=f"the exchange and market type: one of {known_list()}")
         add.add_argument(
             "--symbols",
             default=None,
-            help="comma-separated markets, e.g. BTC/USDT,ETH/USDT (a swap account: BTC/USDT:USDT); omitted on an update, kept",
+            help="comma-separated markets, e.g. BTC/USDT,ETH/USDT (on a perpetuals venue, BTC/USDT means BTC/USDT:USDT); omitted on an update, kept",
         )
         add.add_argument("--api-key", default=None)
         add.add_argument("--secret", default=None, help="omit to be asked for it (keeps it out of the shell history)")
@@ -48,14 +46,13 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         getattr(self, f"handle_{action}")(**options)
 
-    def handle_add(self, name, exchange, market_type, symbols, api_key, secret, base_url, check, **_):
+    def handle_add(self, name, venue, symbols, api_key, secret, base_url, check, **_):
         """Nothing is stored unless every rule holds and (without --no-check) every symbol is a
         market the venue lists."""
         if secret is None and sys.stdin.isatty():
             secret = getpass.getpass(f"API secret for {name}: ")
         account = ExchangeAccount.objects.filter(name=name).first() or ExchangeAccount(name=name)
-        account.ccxt_id = exchange.strip().lower()
-        account.market_type = market_type.strip().lower()
+        account.venue = venue.strip().lower()
         if symbols is not None or account.pk is None:
             account.symbols = [s.strip() for s in symbols.split(",")] if (symbols or "").strip() else []
         account.base_url = base_url
@@ -64,8 +61,7 @@ class Command(BaseCommand):
         if secret is not None:
             account.api_secret = secret
         try:
-            # The market type's own choice check is left to the venue rule, which lists what to write.
-            account.full_clean(exclude=["market_type"])
+            account.full_clean()
         except ValidationError as error:
             raise CommandError(one_line(error.message_dict, OPTIONS)) from None
         if check:
@@ -79,7 +75,7 @@ class Command(BaseCommand):
             listed = venue_symbols(account)
         except VenueUnreachable as error:
             raise CommandError(f"{error}; nothing stored. Check --base-url, or add --no-check to store without checking the symbols") from None
-        errors = symbols_on_venue_errors(account.symbols, ccxt_id=account.ccxt_id, market_type=account.market_type, venue_symbols=listed)
+        errors = symbols_on_venue_errors(account.symbols, venue=account.venue_object, venue_symbols=listed)
         if errors:
             raise CommandError(one_line(errors, OPTIONS))
 
@@ -88,7 +84,7 @@ class Command(BaseCommand):
             state = "enabled" if account.enabled else "disabled"
             where = account.base_url or "live"
             symbols = ",".join(account.symbols) or "-"
-            self.stdout.write(f"{account.name}\t{account.ccxt_id}\t{account.market_type}\t{state}\t{symbols}\t{where}")
+            self.stdout.write(f"{account.name}\t{account.venue}\t{state}\t{symbols}\t{where}")
 
     def handle_disable(self, name, **_):
         self._set_enabled(name, False)

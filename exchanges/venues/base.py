@@ -1,0 +1,92 @@
+"""What a venue is: one exchange and market type, and everything the tracker knows that is particular
+to it. A venue module subclasses `Venue` (through its exchange's family class) and the registry in
+`exchanges.venues` names one instance of it.
+
+The attributes are facts; the few methods are the rules that differ by venue (how a configured
+symbol names a ccxt market, where a market's steps are, how trade ids are made unique). Nothing here
+imports a model, so the model's own validation can ask a venue.
+"""
+
+from __future__ import annotations
+
+import copy
+
+# ccxt.pro keeps an account's last `tradesLimit` trades (1,000 by default) for the next watch call;
+# a stream whose ingest waits longer than that many trades take to arrive (behind a REST pass's
+# pages, say: about a second at 1,000 trades/s) loses the oldest to the next REST pass. Keep ten times
+# as many: at 1,000 trades/s a ten-second stall loses none.
+STREAM_TRADES_KEPT = 10_000
+ID_SEPARATOR = ":"
+SPOT = "spot"
+
+
+class Venue:
+    """One exchange and market type, e.g. Binance spot."""
+
+    name: str  # the registry's key and `ExchangeAccount.venue`: binance_spot
+    label: str  # for people: "Binance spot"
+    exchange: str  # the exchange, whatever its market type: binance
+    ccxt_id: str  # the ccxt (and ccxt.pro) class
+    market_type: str  # ccxt's type of the markets the account loads and trades: spot, swap
+    market_label: str = SPOT  # what the board calls the market type: spot, perp
+    client_options: dict = {}  # ccxt `options`: keep load_markets to the market type
+    client_has: dict = {}  # ccxt `has` switches to turn off
+    rate_limit_ms: int | None = None  # ccxt `rateLimit`, where ccxt's own is not the venue's
+    required_credentials: tuple[str, ...] = ("api_key", "api_secret")
+    # Where the exchange's exact strings of a trade are in `trade['info']`, REST's keys first, then
+    # the stream's: amount, price, cost, fee_cost.
+    exact_fields: dict[str, tuple[str, ...]] = {}
+    # Where the venue numbers trade ids per market: the keys of the market id in the raw payload
+    # (REST's first); empty where ids are unique on the account.
+    market_id_keys: tuple[str, ...] = ()
+    pager_class: type  # walks one symbol's REST history (see `exchanges.venues.pagers`)
+    ticker_method: str = "fetch_tickers"  # the ccxt call mark prices are read with
+    ticker_price_keys: tuple[str, ...] = ("markPrice", "lastPrice", "price")  # in each ticker's `info`
+    stream_cache_key: str = "myTrades"  # where ccxt.pro keeps the streamed trades, and its futures' key
+    history_days: int | None = None  # how far back the venue serves trade history, where known
+
+    def __repr__(self) -> str:
+        return f"<Venue {self.name}>"
+
+    def client_config(self) -> dict:
+        """The venue's part of a ccxt client's config."""
+        config = {
+            "options": {**copy.deepcopy(self.client_options), "tradesLimit": STREAM_TRADES_KEPT},
+            "has": dict(self.client_has),
+        }
+        if self.rate_limit_ms is not None:
+            config["rateLimit"] = self.rate_limit_ms
+        return config
+
+    def market_symbol(self, symbol: str) -> str:
+        """The ccxt market symbol an account's configured symbol names."""
+        return symbol
+
+    def amount_step(self, info: dict) -> str | None:
+        """The exchange's own amount step string in a market's raw `info`; None: take ccxt's."""
+        return None
+
+    def price_step(self, info: dict) -> str | None:
+        return None
+
+    def pager(self):
+        return self.pager_class()
+
+    def qualified_trade_id(self, market_id: str, trade_id) -> str:
+        """The stored id of the venue's trade `trade_id` in market `market_id` (as the exchange spells
+        it: BTCUSDT): `BTCUSDT:123` where ids are numbered per market, the id itself elsewhere."""
+        if self.market_id_keys:
+            return f"{market_id}{ID_SEPARATOR}{trade_id}"
+        return str(trade_id)
+
+
+class LinearPerpetual(Venue):
+    """Perpetual contracts settled in the quote coin: a configured `BTC/USDT` means `BTC/USDT:USDT`."""
+
+    market_type = "swap"
+    market_label = "perp"
+
+    def market_symbol(self, symbol: str) -> str:
+        if ":" in symbol or "/" not in symbol:
+            return symbol
+        return f"{symbol}:{symbol.split('/', 1)[1]}"
