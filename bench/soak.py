@@ -3,9 +3,9 @@
     python bench/soak.py [--trades 100000] [--minutes 10]
 
 The distributed deployment (Celery beat and a Celery worker for the periodic REST passes, the
-Channels exchange-streams worker for the WebSockets, on a Redis of its own) tracks 4 accounts on the
-exchange simulator (2 Binance spot, 2 Bybit linear; 6 symbols) while the simulator makes `--trades`
-trades over `--minutes`, and faults are injected on a schedule: WebSockets cut every few seconds,
+Channels exchange-streams worker for the WebSockets, on a Redis of its own) tracks 5 accounts on the
+exchange simulator (2 Binance spot, 2 Bybit linear, 1 Bybit spot on a linear account's unified key;
+9 symbols) while the simulator makes `--trades` trades over `--minutes`, and faults are injected on a schedule: WebSockets cut every few seconds,
 events duplicated, reordered and dropped, the feed paused, bursts of 429 and 5xx, hung and cut-off
 answers, a Binance 418 ban, the Celery worker and the streams worker SIGKILLed and restarted twice,
 Redis restarted, PostgreSQL connections terminated from the server side. Then the faults stop, the
@@ -49,7 +49,7 @@ def main() -> int:
     verdict.seconds["whole soak"] = time.monotonic() - started
     headers, rows = table(verdict)
     print_table(
-        f"Soak: {args.trades:,} trades over {args.minutes:g} minutes of faults, 4 accounts, 6 symbols, distributed deployment",
+        f"Soak: {args.trades:,} trades over {args.minutes:g} minutes of faults, 5 accounts, 9 symbols, distributed deployment",
         headers,
         rows,
         f"python bench/soak.py --trades {args.trades} --minutes {args.minutes:g}",

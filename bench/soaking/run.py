@@ -16,6 +16,9 @@ from .verdict import Verdict, check
 
 BINANCE_MARKETS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 BYBIT_MARKETS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
+BYBIT_SPOT_MARKETS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+# bybit_a and bybit_spot_a are one unified account: one key, one execution stream for both
+UNIFIED_KEY = {"api_key": "soak-bybit-unified-key", "api_secret": "soak-bybit-unified-secret"}
 
 
 @dataclass
@@ -30,14 +33,16 @@ class Plan:
     binance_window_seconds: int = 60
 
     def simulator_config(self) -> dict:
-        """2 protocols, 4 accounts, 6 symbols (3 per protocol, on each of its two accounts)."""
+        """3 protocols, 5 accounts, 9 symbols (3 per protocol): two accounts each of Binance spot and
+        Bybit linear, and a Bybit spot account on the key of the first Bybit linear one."""
         accounts = [
-            {"name": name, "protocol": protocol, "markets": markets}
-            for name, protocol, markets in (
-                ("binance_a", "binance", BINANCE_MARKETS),
-                ("binance_b", "binance", BINANCE_MARKETS),
-                ("bybit_a", "bybit", BYBIT_MARKETS),
-                ("bybit_b", "bybit", BYBIT_MARKETS),
+            {"name": name, "protocol": protocol, "markets": markets, **key}
+            for name, protocol, markets, key in (
+                ("binance_a", "binance", BINANCE_MARKETS, {}),
+                ("binance_b", "binance", BINANCE_MARKETS, {}),
+                ("bybit_a", "bybit", BYBIT_MARKETS, UNIFIED_KEY),
+                ("bybit_b", "bybit", BYBIT_MARKETS, {}),
+                ("bybit_spot_a", "bybit_spot", BYBIT_SPOT_MARKETS, UNIFIED_KEY),
             )
         ]
         window = self.binance_window_seconds

@@ -176,6 +176,16 @@ DEFAULT_CONFIG = {
             "generator": {"orders_per_minute": 6},
             "history": {"trades": 2000, "days": 7},
         },
+        {
+            # the spot side of bybit_perp's unified account: the same key, one execution stream
+            "name": "bybit_spot",
+            "protocol": "bybit_spot",
+            "api_key": default_key("bybit_perp", 1),
+            "api_secret": default_secret("bybit_perp", 1),
+            "markets": ["BTC/USDT", "ETH/USDT"],
+            "generator": {"orders_per_minute": 6},
+            "history": {"trades": 2000, "days": 7},
+        },
     ],
 }
 

@@ -2,9 +2,10 @@
 
 An order has a side, a size on the market's amount step and one or more fills: a taker order sweeps
 a few price levels at one moment, a maker order rests at one price and fills piece by piece. Fees
-follow the venue's rule (its protocol's `fee_in` and `fee_places`): Binance charges the coin received
-(base on a buy, quote on a sell) or BNB, rounded to 8 decimals; Bybit linear charges the settle coin
-exactly, and pays makers a rebate when the maker rate is negative.
+follow the venue's rule (its protocol's `fee_in`, `rebate_in_given` and `fee_places`): Binance charges
+the coin received (base on a buy, quote on a sell) or BNB, rounded to 8 decimals; Bybit linear charges
+the settle coin exactly, and pays makers a rebate when the maker rate is negative; Bybit spot charges
+the coin received and pays a maker's rebate in the coin given (quote on a buy, base on a sell).
 
 The history is never materialised: `History.row(i)` computes fill `i` from the seed and `i` alone,
 so a million pre-loaded fills cost nothing until a client asks for them.
@@ -100,6 +101,7 @@ class FeeRule:
         self.third_rate = step_parts(fees.third_coin_rate)
         self.third_price = step_parts(fees.third_coin_price) if fees.third_coin_price > 0 else None
         self.in_settle_coin = account.venue.fee_in == "settle"
+        self.rebate_in_given = account.venue.rebate_in_given
         self.places = account.venue.fee_places
         self.third = account.fees.third_coin
 
@@ -120,7 +122,7 @@ class FeeRule:
             (third_rate, third_exp), (third_price, price_exp) = self.third_rate, self.third_price
             units = _to_places(cost * third_rate, self.cost_exp + third_exp - price_exp, places, third_price)
             coin = self.third
-        elif buy:
+        elif buy != (self.rebate_in_given and maker and rate < 0):
             units, coin = _to_places(amount * rate, self.amount_exp + rate_exp, places), self.market.base
         else:
             units, coin = _to_places(cost * rate, self.cost_exp + rate_exp, places), self.market.quote

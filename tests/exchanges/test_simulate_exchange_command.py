@@ -60,7 +60,7 @@ def test_register_creates_the_accounts_pointing_at_the_simulator(run_command):
 
     rows = {row.name: row for row in ExchangeAccount.objects.all()}
     served = {a["name"]: a for a in get(base_url + "/_sim/accounts")["accounts"]}
-    assert set(rows) == set(served) == {"binance_spot", "bybit_perp"}
+    assert set(rows) == set(served) == {"binance_spot", "bybit_perp", "bybit_spot"}
     for name, row in rows.items():
         assert (row.ccxt_id, row.market_type, row.base_url, row.enabled) == (served[name]["ccxt_id"], served[name]["market_type"], base_url, True)
         assert (row.api_key, row.api_secret) == (served[name]["api_key"], served[name]["api_secret"])

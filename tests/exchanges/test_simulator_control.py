@@ -126,13 +126,21 @@ def test_the_live_trickle_trades_on_its_own(simulator_config):
         running.thread.stop()
 
 
-def test_the_default_config_has_both_accounts_trading():
+def test_the_default_config_has_every_account_trading():
     config = default_config()
     assert [(a.name, a.protocol, [m.symbol for m in a.markets]) for a in config.accounts] == [
         ("binance_spot", "binance", ["BTC/USDT", "ETH/USDT"]),
         ("bybit_perp", "bybit", ["BTC/USDT:USDT", "ETH/USDT:USDT"]),
+        ("bybit_spot", "bybit_spot", ["BTC/USDT", "ETH/USDT"]),
     ]
     assert all(a.generator.orders_per_minute > 0 for a in config.accounts)
+
+
+def test_the_default_bybit_accounts_are_one_unified_account():
+    config = default_config()
+    perp, spot = config.account("bybit_perp"), config.account("bybit_spot")
+    assert (spot.api_key, spot.api_secret) == (perp.api_key, perp.api_secret)
+    assert (spot.ccxt_id, spot.market_type) == ("bybit", "spot")
 
 
 @pytest.mark.parametrize(
@@ -141,6 +149,7 @@ def test_the_default_config_has_both_accounts_trading():
         ({"name": "x", "protocol": "kraken", "markets": ["BTC/USD"]}, "protocol must be one of"),
         ({"name": "x", "protocol": "binance", "markets": ["BTC/USDT:USDT"]}, "binance spot symbols"),
         ({"name": "x", "protocol": "bybit", "markets": ["BTC/USDT"]}, "bybit linear perpetual symbols"),
+        ({"name": "x", "protocol": "bybit_spot", "markets": ["BTC/USDT:USDT"]}, "bybit spot symbols"),
         ({"name": "x", "protocol": "binance", "markets": ["DOGE/USDT"]}, "missing price"),
         ({"name": "x", "protocol": "binance", "markets": [{"symbol": "BTC/USDT", "contract_size": "10"}]}, "contract_size must be 1"),
     ],
@@ -152,7 +161,7 @@ def test_bad_configs_name_the_problem(account, message):
 
 @pytest.mark.parametrize(
     "protocol, symbol",
-    [("binance", "BTC/USDT"), ("bybit", "BTC/USDT:USDT")],
+    [("binance", "BTC/USDT"), ("bybit", "BTC/USDT:USDT"), ("bybit_spot", "BTC/USDT")],
 )
 def test_two_accounts_of_one_protocol_cannot_share_a_key(protocol, symbol):
     accounts = [{"name": name, "protocol": protocol, "markets": [symbol], "api_key": "k", "api_secret": "s"} for name in ("a", "b")]
@@ -167,3 +176,11 @@ def test_accounts_on_two_exchanges_cannot_share_a_key():
     ]
     with pytest.raises(ConfigError, match="API keys must be unique"):
         parse_config({"accounts": accounts})
+
+
+def test_bybit_spot_and_linear_share_a_key_only_with_its_secret():
+    linear = {"name": "a", "protocol": "bybit", "markets": ["BTC/USDT:USDT"], "api_key": "k", "api_secret": "s"}
+    spot = {"name": "b", "protocol": "bybit_spot", "markets": ["BTC/USDT"], "api_key": "k", "api_secret": "s"}
+    assert [a.name for a in parse_config({"accounts": [linear, spot]}).accounts] == ["a", "b"]
+    with pytest.raises(ConfigError, match="API keys must be unique"):
+        parse_config({"accounts": [linear, {**spot, "api_secret": "other"}]})

@@ -8,8 +8,9 @@ from __future__ import annotations
 from .base import Exchange, Protocol
 from .binance_spot import BinanceSpot
 from .bybit_linear import BybitLinear
+from .bybit_spot import BybitSpot
 
-PROTOCOLS: dict[str, Protocol] = {protocol.name: protocol for protocol in (BinanceSpot(), BybitLinear())}
+PROTOCOLS: dict[str, Protocol] = {protocol.name: protocol for protocol in (BinanceSpot(), BybitLinear(), BybitSpot())}
 
 
 def exchange_classes() -> list[type[Exchange]]:

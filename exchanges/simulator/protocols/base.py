@@ -68,6 +68,9 @@ class Protocol:
     known_markets: dict[str, dict] = {}  # base coin -> market defaults (price, steps, order sizes)
     default_fees: dict = {}  # FeeConfig fields
     fee_in = "received"  # the fee coin: "received" (base on a buy, quote on a sell) or "settle"
+    # with fee_in "received": whether a maker's rebate (a negative maker rate) is paid in the coin the
+    # maker gives instead (quote on a buy, base on a sell), as on Bybit spot
+    rebate_in_given = False
     fee_places = 12  # the decimals the venue rounds a fee to (12: exact, as the ledger keeps fees)
 
     def symbol_is_valid(self, symbol: str) -> bool:

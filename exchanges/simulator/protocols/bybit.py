@@ -1,5 +1,5 @@
 """The Bybit family: Bybit v5 as ccxt's bybit class uses it, for every category registered (a
-`BybitProtocol` each: linear in bybit_linear.py): instruments-info, tickers, time, the account checks
+`BybitProtocol` each: linear in bybit_linear.py, spot in bybit_spot.py): instruments-info, tickers, time, the account checks
 ccxt makes before private WebSocket calls, execution/list over REST, and the private WebSocket
 (`auth`, `subscribe` to executions, `ping`). What differs between categories (the instruments row,
 the symbols, fees, the execution row's extras) is in the category's module.
@@ -130,20 +130,18 @@ async def instruments_info(request, ex):
     if request.query.get("status", "Trading") == "Trading":
         wanted = request.query.get("symbol")
         instruments = [b.account.venue.instrument(b) for market_id, b in _books(ex, category).items() if wanted in (None, market_id)]
+    if category == "spot":  # "Spot does not support pagination": its answer has no cursor
+        return {"category": category, "list": instruments}
     return {"category": category, "list": instruments, "nextPageCursor": ""}
 
 
 async def tickers(request, ex):
-    """`GET /v5/market/tickers`: last and mark price of the category's markets (the mark is the last price)."""
+    """`GET /v5/market/tickers`: the category's markets at their last price (see `BybitProtocol.ticker`)."""
     category = request.query.get("category", "")
     if category not in CATEGORIES:
         raise Failed(10001, "params error: category is invalid")
     wanted = request.query.get("symbol")
-    rows = []
-    for market_id, book in _books(ex, category).items():
-        if wanted in (None, market_id):
-            price = book.last_price()
-            rows.append({"symbol": market_id, "lastPrice": price, "markPrice": price, "indexPrice": price, "bid1Price": price, "ask1Price": price})
+    rows = [b.account.venue.ticker(b, b.last_price()) for market_id, b in _books(ex, category).items() if wanted in (None, market_id)]
     return {"category": category, "list": rows}
 
 
@@ -175,7 +173,8 @@ async def query_api(request, ex, account):
         "apiKey": account.api_key,
         "readOnly": 1,
         "secret": "",
-        "permissions": {**NO_PERMISSIONS, **account.venue.api_permissions},
+        # one key of a unified account may trade every category its accounts trade
+        "permissions": {**NO_PERMISSIONS, **{k: v for a in ex.accounts_with_key(account.api_key) for k, v in a.venue.api_permissions.items()}},
         "ips": ["*"],
         "type": 1,
         "deadlineDay": -1,
@@ -209,10 +208,12 @@ async def account_info(request, ex, account):
     }
 
 
-def _fee_rate(fill) -> str:
+def fee_rate(fill) -> str:
+    """The fill's `feeRate`: its fee over what it was charged on (the amount for a fee in the base
+    coin, as on a spot buy; else the cost)."""
     try:
-        cost = Decimal(fill.cost)
-        return plain((Decimal(fill.fee) / cost).quantize(Decimal("1e-8"))) if cost else "0"
+        base = fill.amount if fill.fee_coin == fill.symbol.split("/")[0] else fill.cost
+        return plain((Decimal(fill.fee) / Decimal(base)).quantize(Decimal("1e-8"))) if Decimal(base) else "0"
     except InvalidOperation:
         return "0"
 
@@ -450,6 +451,10 @@ class BybitProtocol(Protocol):
         """The market's row in /v5/market/instruments-info."""
         raise NotImplementedError
 
+    def ticker(self, book, price: str) -> dict:
+        """The market's row in /v5/market/tickers at `price` (a derivative's mark is its last price)."""
+        return {"symbol": book.market.market_id, "lastPrice": price, "markPrice": price, "indexPrice": price, "bid1Price": price, "ask1Price": price}
+
     def execution(self, fill, *, websocket: bool) -> dict:
         """The fill as /v5/execution/list (`websocket` False) or the `execution` topic shows it."""
         item = {
@@ -460,7 +465,7 @@ class BybitProtocol(Protocol):
             "orderId": fill.order_id,
             "stopOrderType": "UNKNOWN",
             "execTime": str(fill.timestamp),
-            "feeRate": _fee_rate(fill),
+            "feeRate": fee_rate(fill),
             "tradeIv": "",
             "blockTradeId": "",
             "markPrice": fill.price,
