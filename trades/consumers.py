@@ -8,8 +8,6 @@ import os
 
 from channels.consumer import AsyncConsumer
 
-from .synchronizer import AccountFollower
-
 logger = logging.getLogger(__name__)
 
 STREAMS_CHANNEL = "exchange-streams"
@@ -38,6 +36,9 @@ class ExchangeStreamsConsumer(AsyncConsumer):
     async def streams_start(self, message):
         if self.follower_task is not None:
             return
+        # Here: every web server worker imports this module (routing); only this worker needs ccxt.
+        from .synchronizer import AccountFollower
+
         follower = AccountFollower(shard=shard_from_environment(), rest=False)
         self.follower_task = asyncio.create_task(follower.run(), name="exchange-streams")
         logger.info("exchange streams started (shard %s)", shard_from_environment() or "all")
