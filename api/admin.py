@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from .auth import forget_tokens
+from .grants import forget_tokens
 from .models import ApiToken
 
 

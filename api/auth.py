@@ -14,58 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.utils import timezone
 from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
 
 from . import single_flight
+from .grants import Grant, cached_grants
 from .models import ApiToken, hash_token
-
-# `last_used_at` is written at most this often per token, so reads stay reads.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class Grant:
-    """What one active token may do, as read at `read_at` (time.monotonic())."""
-
-    token_id: int
-    user: object
-    is_superuser: bool
-    permissions: frozenset[str]
-    last_used_at: datetime | None
-    read_at: float
-
-    def allows(self, permissions: tuple[str, ...]) -> bool:
-        return self.is_superuser or self.permissions.issuperset(permissions)
-
-    def is_fresh(self) -> bool:
-        return time.monotonic() - self.read_at < settings.API_TOKEN_CACHE_SECONDS
-
-    def needs_touch(self, now: datetime) -> bool:
-        return self.last_used_at is None or now - self.last_used_at > LAST_USED_RESOLUTION
-
-
-_grants: dict[str, Grant] = {}
-
-
-def forget_tokens(token_hashes) -> None:
-    """Drop these tokens from this process's cache (they were revoked here)."""
-    for token_hash in token_hashes:
-        _grants.pop(token_hash, None)
-
 
 def read_grant(token_hash: str) -> Grant | None:
     """The token's grant from the database (three queries), or None for an unknown, revoked or
     inactive user's token; cached for this process."""
     api_token = ApiToken.objects.active().select_related("user").filter(token_hash=token_hash).first()
     if api_token is None:
-        _grants.pop(token_hash, None)
+        cached_grants.pop(token_hash, None)
         return None
     user = api_token.user
     grant = Grant(
@@ -76,14 +42,14 @@ def read_grant(token_hash: str) -> Grant | None:
         last_used_at=api_token.last_used_at,
         read_at=time.monotonic(),
     )
-    _grants[token_hash] = grant
+    cached_grants[token_hash] = grant
     return grant
 
 
 def touch(grant: Grant, token_hash: str, now: datetime) -> None:
     ApiToken.objects.filter(pk=grant.token_id).update(last_used_at=now)
-    if _grants.get(token_hash) is grant:
-        _grants[token_hash] = replace(grant, last_used_at=now)
+    if cached_grants.get(token_hash) is grant:
+        cached_grants[token_hash] = replace(grant, last_used_at=now)
 
 
 def _in_event_loop() -> bool:
@@ -113,7 +79,7 @@ class TokenAuth(HttpBearer):
         if token is None:
             return None
         token_hash = hash_token(token)
-        grant = _grants.get(token_hash)
+        grant = cached_grants.get(token_hash)
         if grant is None or not grant.is_fresh():
             grant = await single_flight.once(("token grant", token_hash), lambda: sync_to_async(read_grant)(token_hash))
         if grant is None:
@@ -125,7 +91,7 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request, token: str):
         token_hash = hash_token(token)
-        grant = _grants.get(token_hash)
+        grant = cached_grants.get(token_hash)
         if grant is None or not grant.is_fresh():
             grant = read_grant(token_hash)
         if grant is None:

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .grants import forget_tokens
+
 TOKEN_PREFIX = "tt_"
 
 
@@ -50,8 +52,6 @@ class ApiToken(models.Model):
         return self.revoked_at is not None
 
     def revoke(self) -> None:
-        from .auth import forget_tokens
-
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])

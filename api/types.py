@@ -4,21 +4,13 @@ with a Z."""
 
 from __future__ import annotations
 
-import decimal
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema
 
-
-_WIDE = decimal.Context(prec=80)
-
-
-def decimal_string(value: Decimal) -> str:
-    if not value:
-        return "0"
-    return format(value.normalize(context=_WIDE), "f")
+from exchanges.decimals import decimal_string
 
 
 def utc_string(value: datetime) -> str:

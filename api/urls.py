@@ -4,12 +4,11 @@ Read-only; every data endpoint needs an API token (`Authorization: Bearer <token
 from django.urls import path, re_path
 from ninja import NinjaAPI
 
-from positions.api import router as positions_router
-from trades.api import router as trades_router
-
 from . import errors
 from .accounts import router as accounts_router
 from .auth import TokenAuth
+from .positions import router as positions_router
+from .trades import router as trades_router
 
 api = NinjaAPI(
     title="Trade tracker",

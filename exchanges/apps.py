@@ -6,4 +6,4 @@ class ExchangesConfig(AppConfig):
     verbose_name = "Exchanges"
 
     def ready(self):
-        from . import markets  # noqa: F401  (connects its receivers)
+        from . import markets  # noqa: F401  (connects its receivers; it imports models, so not before ready)

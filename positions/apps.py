@@ -6,6 +6,7 @@ class PositionsConfig(AppConfig):
     verbose_name = "Positions"
 
     def ready(self):
+        # Here, not at the top: the receivers import models, which wait for the app registry.
         from trades.signals import trades_inserted
 
         from . import receivers

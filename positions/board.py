@@ -23,7 +23,7 @@ from exchanges.venues import VENUES
 from trades.health import DOWN, sync_health
 
 from . import formatting
-from .fold import AVG_PRICE_PLACES, EXACT, pnl_at_price
+from .fold import break_even_price, pnl_at_price, side_of
 from .formatting import Shown
 from .models import MarkPrice, Position
 from .selectors import booked_totals
@@ -302,13 +302,12 @@ def _finest(steps) -> Decimal | None:
 
 def _net_row(symbol: str, positions: list[OpenPosition]) -> dict:
     net = sum((p.p1 for p in positions), Decimal(0))
-    quote = sum((p.p2 + p.p2_fee for p in positions), Decimal(0))
     pnls = [p.pnl for p in positions]
     pnl = sum(pnls, Decimal(0)) if None not in pnls else None
     marked = [p for p in positions if p.mark_price is not None]
     newest = max(marked, key=lambda p: p.marked_at, default=None)
-    avg_price = EXACT.divide(-quote, net).quantize(AVG_PRICE_PLACES, context=EXACT) if net else None
-    side = "long" if net > 0 else "short" if net < 0 else "none"
+    avg_price = break_even_price(net, sum((p.p2 for p in positions), Decimal(0)), sum((p.p2_fee for p in positions), Decimal(0)))
+    side = side_of(net)
     amount_step, price_step = _finest(p.amount_step for p in positions), _finest(p.price_step for p in positions)
     coin = quote_coin(symbol)
     return board_row(

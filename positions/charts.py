@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from api.types import decimal_string
+from exchanges.decimals import decimal_string
 
 PAD = 4
 

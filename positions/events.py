@@ -10,6 +10,9 @@ from channels.layers import get_channel_layer
 
 from trades.db import loop_of_database_thread
 
+from . import change_stamp
+from .repository import invalidate_cached_positions
+
 logger = logging.getLogger(__name__)
 
 POSITIONS_GROUP = "positions"
@@ -20,9 +23,6 @@ def positions_changed(books) -> None:
     other processes' caches) and the operator pages. On a stream's `DatabaseThread` the stamp and the
     broadcast are handed to the stream's event loop, in that order, and the thread goes on storing
     the next trade instead of waiting for two Redis round trips."""
-    from . import change_stamp
-    from .repository import invalidate_cached_positions
-
     invalidate_cached_positions(books)
     loop = loop_of_database_thread()
     if loop is not None:
@@ -34,8 +34,6 @@ def positions_changed(books) -> None:
 
 
 async def _tell_async(books) -> None:
-    from . import change_stamp
-
     await change_stamp.abump()
     layer = get_channel_layer()
     if layer is not None:

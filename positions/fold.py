@@ -9,56 +9,17 @@ the fees go pro rata (rounded to 18 places), and the opening part takes the rema
 
 from __future__ import annotations
 
-import decimal
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from exchanges.decimals import EXACT, STORED_PLACES, average_price
+from trades.deltas import Deltas, trade_deltas  # noqa: F401  (the fold's input, made at ingest)
+from trades.fold_order import fold_order_key
+
 ZERO = Decimal(0)
-STORED_PLACES = Decimal("1e-18")
-AVG_PRICE_PLACES = Decimal("1e-10")
-EXACT = decimal.Context(prec=80, rounding=decimal.ROUND_HALF_EVEN)
 
 LONG, SHORT, NONE = "long", "short", "none"
-
-
-def fold_order_key(timestamp: datetime, trade_id: str) -> tuple:
-    """Trades fold by time, then by exchange id: numeric ids as numbers, others as text."""
-    return (timestamp, len(trade_id), trade_id)
-
-
-@dataclass(frozen=True)
-class Deltas:
-    p1_delta: Decimal
-    p2_delta: Decimal
-    p1_fee: Decimal = ZERO
-    p2_fee: Decimal = ZERO
-    other_fees: dict[str, Decimal] = field(default_factory=dict)
-
-
-def trade_deltas(
-    *,
-    side: str,
-    amount: Decimal,
-    cost: Decimal,
-    base: str,
-    quote: str,
-    contract_size: Decimal = Decimal(1),
-    fee_cost: Decimal = ZERO,
-    fee_currency: str = "",
-) -> Deltas:
-    """The balance changes one trade makes. `amount` is in contracts; `cost` in the quote coin."""
-    if side not in ("buy", "sell"):
-        raise ValueError(f"side must be buy or sell, not {side!r}")
-    base_amount = amount * contract_size
-    p1_delta, p2_delta = (base_amount, -cost) if side == "buy" else (-base_amount, cost)
-    if not fee_cost:
-        return Deltas(p1_delta, p2_delta)
-    if fee_currency == base:
-        return Deltas(p1_delta - fee_cost, p2_delta, p1_fee=fee_cost)
-    if fee_currency == quote:
-        return Deltas(p1_delta, p2_delta - fee_cost, p2_fee=fee_cost)
-    return Deltas(p1_delta, p2_delta, other_fees={fee_currency: fee_cost})
 
 
 @dataclass(frozen=True)
@@ -104,7 +65,7 @@ class PositionState:
         """Break-even price of what is held, quote fees excluded; none once closed."""
         if not self.is_open or not self.p1:
             return None
-        return EXACT.divide(-(self.p2 + self.p2_fee), self.p1).quantize(AVG_PRICE_PLACES, context=EXACT)
+        return break_even_price(self.p1, self.p2, self.p2_fee)
 
     @property
     def realized_pnl(self) -> Decimal | None:
@@ -124,7 +85,13 @@ def is_dust(p1: Decimal, amount_step: Decimal) -> bool:
     return abs(p1) < amount_step if amount_step else p1 == 0
 
 
-def _side_of(p1: Decimal) -> str:
+def break_even_price(p1: Decimal, p2: Decimal, p2_fee: Decimal) -> Decimal | None:
+    """`avg_price = -(p2 + p2_fee) / p1` (DESIGN.md): of a position, or of a net of positions (their
+    sums); none while `p1` is zero."""
+    return average_price(-(p2 + p2_fee), p1)
+
+
+def side_of(p1: Decimal) -> str:
     return LONG if p1 > 0 else SHORT if p1 < 0 else NONE
 
 
@@ -179,7 +146,7 @@ def _add(state: PositionState, fill: Fill, deltas: Deltas, amount_step: Decimal)
         p1_fee=state.p1_fee + deltas.p1_fee,
         p2_fee=state.p2_fee + deltas.p2_fee,
         other_fees=_add_fees(state.other_fees, deltas.other_fees),
-        side=state.side if closes and state.side != NONE else _side_of(p1),
+        side=state.side if closes and state.side != NONE else side_of(p1),
         is_open=not closes,
         entry_time=state.entry_time,
         last_update_time=fill.timestamp,

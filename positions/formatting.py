@@ -19,7 +19,7 @@ import decimal
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
-from api.types import decimal_string
+from exchanges.decimals import decimal_string
 
 COIN_PLACES = {
     **dict.fromkeys(("USD", "USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI", "EUR", "GBP"), 2),

@@ -8,16 +8,18 @@ ccxt call reads its tickers and where the price strings are (`Venue.ticker_metho
 
 from __future__ import annotations
 
-import decimal
+import asyncio
 import inspect
 import logging
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from exchanges.decimals import InexactNumber, parse_exact
 from exchanges.models import ExchangeAccount, canonical_symbol
 from exchanges.venues import Venue
 
@@ -27,9 +29,6 @@ from .models import MarkPrice, Position
 
 logger = logging.getLogger(__name__)
 
-STORED_PLACES = Decimal("1e-18")
-MAX_INTEGER_DIGITS = 20
-_WIDE = decimal.Context(prec=80)
 
 
 def price_from_ticker(venue: Venue, ticker: dict) -> Decimal | None:
@@ -45,14 +44,10 @@ def price_from_ticker(venue: Venue, ticker: dict) -> Decimal | None:
         if not isinstance(text, str):
             return None
         try:
-            price = Decimal(text)
-        except InvalidOperation:
+            price = parse_exact(text)
+        except InexactNumber:
             return None
-        if not price.is_finite() or price <= 0 or price.adjusted() >= MAX_INTEGER_DIGITS:
-            return None
-        if price != price.quantize(STORED_PLACES, context=_WIDE):
-            return None
-        return price
+        return price if price > 0 else None
     return None
 
 
@@ -113,3 +108,19 @@ async def refresh_marks(account: ExchangeAccount, client) -> list[MarkPrice]:
     marks = await sync_to_async(store_marks)(account, prices, timezone.now())
     await broadcast_marks_changed(account, sorted({canonical_symbol(m) for m in prices}))
     return marks
+
+
+async def refresh_marks_forever(account: ExchangeAccount, connector) -> None:
+    """Mark prices every `MARK_REFRESH_SECONDS`, where no Celery beat refreshes them (`track` runs
+    it beside each account's trade sync). A client of its own: REST sync reads its client's last
+    response."""
+    client = connector.new_client()
+    try:
+        while True:
+            try:
+                await refresh_marks(account, client)
+            except Exception as error:  # a missed refresh shows as an older mark; the next one retries
+                logger.warning("mark prices of %s: %s: %s", account.name, type(error).__name__, error)
+            await asyncio.sleep(settings.MARK_REFRESH_SECONDS)
+    finally:
+        await client.close()

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from .fold import AVG_PRICE_PLACES, EXACT
+from .fold import break_even_price
 from .models import Position
 
 _cache: dict[tuple, tuple[float, Position | None]] = {}
@@ -57,6 +57,5 @@ class PositionRepository:
         for position in positions:
             shares[position.exchange.name] = shares.get(position.exchange.name, Decimal(0)) + position.p1
         net = sum((p.p1 for p in positions), Decimal(0))
-        quote = sum((p.p2 + p.p2_fee for p in positions), Decimal(0))
-        avg_price = EXACT.divide(-quote, net).quantize(AVG_PRICE_PLACES, context=EXACT) if net else None
+        avg_price = break_even_price(net, sum((p.p2 for p in positions), Decimal(0)), sum((p.p2_fee for p in positions), Decimal(0)))
         return NetPosition(symbol=symbol, net=net, shares=shares, avg_price=avg_price, positions=positions)

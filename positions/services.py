@@ -16,9 +16,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models.functions import Length
 
 from exchanges.markets import market_facts_by_symbol
+from trades.fold_order import fold_order_by
 from trades.models import FOLD_ORDER, Trade
 
 from . import fold
@@ -106,7 +106,7 @@ def store_state(position: Position, state: fold.PositionState) -> Position:
 
 def _book_positions(book: Book):
     return Position.objects.filter(**book.filter()).order_by(
-        "last_update_time", Length("last_trade_id"), "last_trade_id", "id"
+        *fold_order_by("last_update_time", "last_trade_id"), "id"
     )
 
 

@@ -15,6 +15,8 @@ import zlib
 from django.db import connection
 import psycopg
 
+from trades.fold_order import fold_order_sql
+
 from .models import Position
 
 _TABLE = Position._meta.db_table
@@ -27,7 +29,7 @@ _UPDATE = f'UPDATE {_TABLE} SET {", ".join(f"{chr(34)}{f.column}{chr(34)} = %s" 
 # Position's fold order, newest first: the same order as `services._book_positions`, reversed.
 _LATEST = (
     f"SELECT {_COLUMNS} FROM {_TABLE} WHERE exchange_id = %s AND symbol = %s AND bot_instance_id {{bot}} "
-    "ORDER BY last_update_time DESC, length(last_trade_id) DESC, last_trade_id DESC, id DESC LIMIT 1"
+    f"ORDER BY {fold_order_sql('last_update_time', 'last_trade_id', descending=True)}, id DESC LIMIT 1"
 )
 _LATEST_WITHOUT_BOT = _LATEST.format(bot="IS NULL")
 _LATEST_OF_BOT = _LATEST.format(bot="= %s")

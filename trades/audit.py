@@ -16,6 +16,7 @@ from exchanges.models import ExchangeAccount
 
 from .backoff import Backoff
 from .db import db_sync_to_async
+from .fold_order import trade_id_key
 from .ingest import Difference, differences_from_stored, ingest_trades, normalise_batch
 from .models import StreamHealth, Trade
 from .normalize import RejectedPayload, stored_trade_id
@@ -70,7 +71,7 @@ def _differing(account: ExchangeAccount, trades: list[dict]) -> list[tuple[str, 
     """The stored trades among `trades` (the exchange's copies) whose stored content differs."""
     venue_copies, _ = normalise_batch(account, trades)
     found = differences_from_stored(account, venue_copies)
-    return sorted(((t.exchange_trade_id, changes) for t, changes in found), key=lambda item: (len(item[0]), item[0]))
+    return sorted(((t.exchange_trade_id, changes) for t, changes in found), key=lambda item: trade_id_key(item[0]))
 
 
 def _record(account: ExchangeAccount, result: AuditResult) -> None:
@@ -117,7 +118,7 @@ async def audit_account(account: ExchangeAccount, client, market_symbols: list[s
             for trade_id, changes in differing:
                 logger.error("ALARM audit of %s %s: stored trade %s differs from the exchange's: %s", account.name, market_symbol, trade_id, describe(changes))
         if missing:
-            result.missing[market_symbol] = sorted((ids[id(t)] or str(t.get("id")) for t in missing), key=lambda i: (len(i), i))
+            result.missing[market_symbol] = sorted((ids[id(t)] or str(t.get("id")) for t in missing), key=trade_id_key)
             logger.warning("audit of %s %s: %d trades missing", account.name, market_symbol, len(missing))
             if repair:
                 result.repaired += len(await db_sync_to_async(ingest_trades)(account, missing))

@@ -36,6 +36,7 @@ class ExchangeStreamsConsumer(AsyncConsumer):
     async def streams_start(self, message):
         if self.follower_task is not None:
             return
+        # Here: every web server worker imports this module (routing); only this worker needs ccxt.
         from .synchronizer import AccountFollower
 
         follower = AccountFollower(shard=shard_from_environment(), rest=False)

@@ -18,8 +18,8 @@ from psycopg.types.json import Jsonb
 
 from exchanges.markets import market_facts
 from exchanges.models import ExchangeAccount
-from positions.fold import trade_deltas
 
+from .deltas import trade_deltas
 from .models import FOLD_ORDER, RejectedTrade, Trade
 from .normalize import ExactTrade, RejectedPayload, exact_trade, stored_trade_id
 from .signals import trades_inserted

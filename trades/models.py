@@ -1,7 +1,8 @@
 from django.db import models
-from django.db.models.functions import Length
 
 from exchanges.models import DECIMAL, BotInstance, ExchangeAccount
+
+from .fold_order import fold_order_by
 
 
 class Trade(models.Model):
@@ -52,10 +53,8 @@ class Trade(models.Model):
         return f"{self.exchange_id}:{self.exchange_trade_id} {self.side} {self.amount} {self.market_symbol} @ {self.price}"
 
 
-# Trades fold in (timestamp, exchange trade id) order; ids compare by length first, so numeric ids
-# compare as numbers and equal-length ids (UUIDs) as text. Binance's `MARKET:id` keeps that: a book is
-# one market, whose prefix is constant. positions.fold.fold_order_key is the same rule.
-FOLD_ORDER = ("timestamp", Length("exchange_trade_id"), "exchange_trade_id")
+# Trades in fold order (see `fold_order`).
+FOLD_ORDER = fold_order_by("timestamp", "exchange_trade_id")
 
 
 class RejectedTrade(models.Model):

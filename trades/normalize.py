@@ -14,17 +14,14 @@ unique key (account, id) cannot clash. Within a market the prefix is constant, s
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-import decimal
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import NamedTuple
 
+from exchanges.decimals import InexactNumber, parse_exact
 from exchanges.models import canonical_symbol
 from exchanges.venues import Venue
 from exchanges.venues.base import ID_SEPARATOR
 
-STORED_PLACES = Decimal("1e-18")
-MAX_INTEGER_DIGITS = 20
-_WIDE = decimal.Context(prec=80)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ZERO = Decimal(0)
 
@@ -48,13 +45,6 @@ class ExactTrade(NamedTuple):
     timestamp: datetime
 
 
-def _few_places(text: str) -> bool:
-    """Whether a plain decimal string shows at most 18 places, so that it has at most 18 (the
-    exchanges' usual strings). Other spellings (exponents, more places) take the exact check."""
-    point = text.find(".")
-    return (point < 0 or len(text) - point <= 19) and "e" not in text and "E" not in text
-
-
 def _exact_decimal(info: dict, keys: tuple[str, ...], name: str) -> Decimal:
     for key in keys:
         text = info.get(key)
@@ -63,16 +53,9 @@ def _exact_decimal(info: dict, keys: tuple[str, ...], name: str) -> Decimal:
         if not isinstance(text, str):
             raise RejectedPayload(f"{name}: {key}={text!r} is not the exchange's string")
         try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise RejectedPayload(f"{name}: {key}={text!r} is not a number") from None
-        if not value.is_finite():
-            raise RejectedPayload(f"{name}: {key}={text!r} is not finite")
-        if value.adjusted() >= MAX_INTEGER_DIGITS:
-            raise RejectedPayload(f"{name}: {text} is too large")
-        if not _few_places(text) and value != value.quantize(STORED_PLACES, context=_WIDE):
-            raise RejectedPayload(f"{name}: {text} has more than 18 decimal places")
-        return value
+            return parse_exact(text)
+        except InexactNumber as why:
+            raise RejectedPayload(f"{name}: {key}={text!r} {why}") from None
     raise RejectedPayload(f"{name}: none of {', '.join(keys)} in the payload")
 
 

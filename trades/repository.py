@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum
 
-from positions.fold import AVG_PRICE_PLACES, EXACT
+from exchanges.decimals import average_price
 
 from .models import Trade
 
@@ -71,5 +71,5 @@ class TradeRepository:
             sell_volume=totals["sell_volume"] or Decimal(0),
             notional=notional,
             fees=fees,
-            vwap=EXACT.divide(notional, volume).quantize(AVG_PRICE_PLACES, context=EXACT) if volume else None,
+            vwap=average_price(notional, volume),
         )

@@ -27,9 +27,12 @@ def ensure_beat_schedule() -> list[str]:
         )
         if created:
             added.append(name)
-        elif task_row.enabled != enabled:
-            task_row.enabled = enabled
-            task_row.save(update_fields=["enabled"])
+            return
+        # The task's path is the code's (it moves with the code); the interval is the operator's.
+        changed = [f for f, value in (("enabled", enabled), ("task", task)) if getattr(task_row, f) != value]
+        if changed:
+            task_row.enabled, task_row.task = enabled, task
+            task_row.save(update_fields=changed)
 
     for account in ExchangeAccount.objects.all():
         ensure(
@@ -41,7 +44,7 @@ def ensure_beat_schedule() -> list[str]:
         )
     daily, _ = CrontabSchedule.objects.get_or_create(minute="17", hour="3", day_of_week="*", day_of_month="*", month_of_year="*")
     ensure("audit the last day of every account", "trades.tasks.audit_all_accounts", crontab=daily)
-    ensure("fold unprocessed trades", "trades.tasks.sweep_unprocessed_trades", interval=_every(60))
+    ensure("fold unprocessed trades", "positions.tasks.sweep_unprocessed_trades", interval=_every(60))
     ensure("refresh mark prices", "positions.tasks.refresh_all_marks", interval=_every(int(settings.MARK_REFRESH_SECONDS)))
     ensure("refresh this schedule", "trades.tasks.refresh_beat_schedule", interval=_every(60))
     return added

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
@@ -28,8 +29,6 @@ def _set_health(account: ExchangeAccount, **fields) -> None:
 
 
 def _count_reconnect(account: ExchangeAccount) -> None:
-    from django.db.models import F
-
     health, _ = StreamHealth.objects.get_or_create(account=account)
     StreamHealth.objects.filter(pk=health.pk).update(ws_reconnects=F("ws_reconnects") + 1)
 

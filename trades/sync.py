@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from exchanges.connectors import one_line_error
+from exchanges.connectors import one_line_error, upsert_markets
 from exchanges.models import ExchangeAccount
 from exchanges.venues.pagers import Page
 
@@ -187,8 +187,6 @@ class RestSync:
     async def load_markets(self) -> None:
         """Load the markets (ccxt asks the exchange once per client) and keep them as `Market` rows,
         which ingest and the fold read for contract sizes and amount steps."""
-        from exchanges.connectors import upsert_markets
-
         markets = await self.backoff.call(self.client, self.client.load_markets, f"{self.account.name} markets")
         if not self._markets_stored:
             await db_sync_to_async(upsert_markets)(self.account, markets)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from exchanges.connectors import one_line_error
+from exchanges.connectors import ExchangeConnector, one_line_error
 from exchanges.models import ExchangeAccount
 from exchanges.validation import account_errors, one_line
 
@@ -29,8 +29,6 @@ RETRY_SECONDS = 5.0  # after a REST pass that failed as a whole
 async def with_rest_client(account: ExchangeAccount, work):
     """`await work(client, market_symbols)` on a REST client of the account's own, closed afterwards:
     for a pass outside any running synchronizer (a command, a Celery task)."""
-    from exchanges.connectors import ExchangeConnector
-
     connector = ExchangeConnector(account)
     try:
         return await work(connector.rest_client(), [account.market_symbol(s) for s in account.symbols])
@@ -67,8 +65,11 @@ class TradeSynchronizer:
         interval_seconds: float | None = None,
         streams: bool = True,
         periodic_rest: bool = True,
-        marks: bool = False,
+        account_loops: tuple = (),
     ):
+        """`account_loops`: more work per running account, each `await loop(account, connector)`,
+        started and cancelled with the account's REST and stream loops (`track` adds the mark refresh
+        there; trades know nothing of it)."""
         self.exchange_connectors = exchange_connectors
         self.trade_repository = trade_repository
         self.position_repository = position_repository
@@ -76,7 +77,7 @@ class TradeSynchronizer:
         self.interval_seconds = interval_seconds or settings.SYNC_INTERVAL_SECONDS
         self.streams = streams
         self.periodic_rest = periodic_rest
-        self.marks = marks
+        self.account_loops = tuple(account_loops)
         self.running: dict[str, AccountSync] = {}
         self.not_started: dict[str, str] = {}  # account name -> why it cannot start
 
@@ -106,8 +107,8 @@ class TradeSynchronizer:
         state.tasks.append(asyncio.create_task(self._rest_loop(state), name=f"rest:{name}"))
         if self.streams:
             state.tasks.append(asyncio.create_task(self._stream_loop(state), name=f"stream:{name}"))
-        if self.marks:
-            state.tasks.append(asyncio.create_task(self._marks_loop(state), name=f"marks:{name}"))
+        for loop in self.account_loops:
+            state.tasks.append(asyncio.create_task(loop(account, connector), name=f"{loop.__name__}:{name}"))
         logger.info("sync started for %s: %s", name, ", ".join(state.symbols))
 
     async def stop_account(self, name: str) -> None:
@@ -183,21 +184,6 @@ class TradeSynchronizer:
             await db_sync_to_async(_record_error)(state.account, None, str(stop), stop=True)
             await self._halt(state)
 
-    async def _marks_loop(self, state: AccountSync) -> None:
-        """Mark prices from the exchange's tickers, where no Celery beat refreshes them (`track`)."""
-        from positions.marks import refresh_marks
-
-        client = state.connector.new_client()  # its own: REST sync reads its client's last response
-        try:
-            while True:
-                try:
-                    await refresh_marks(state.account, client)
-                except Exception as error:  # a missed refresh shows as an older mark; the next one retries
-                    logger.warning("mark prices of %s: %s: %s", state.account.name, type(error).__name__, error)
-                await asyncio.sleep(settings.MARK_REFRESH_SECONDS)
-        finally:
-            await client.close()
-
     async def _report_backfilled(self, state: AccountSync) -> None:
         """Once per start of an account: its first REST pass that read every symbol to the present."""
         stored = await db_sync_to_async(Trade.objects.filter(exchange=state.account).count)()
@@ -252,17 +238,16 @@ class AccountFollower:
         reload_seconds: float | None = None,
         streams: bool = True,
         rest: bool = True,
-        marks: bool = False,
+        account_loops: tuple = (),
     ):
-        """`rest=False`: REST passes only as stream catch-ups (Celery beat runs the periodic ones)."""
-        from exchanges.connectors import ExchangeConnector
-
+        """`rest=False`: REST passes only as stream catch-ups (Celery beat runs the periodic ones).
+        `account_loops`: see `TradeSynchronizer`."""
         self.connector_class = ExchangeConnector
         self.shard = shard
         self.reload_seconds = reload_seconds or settings.ACCOUNT_RELOAD_SECONDS
         self.connectors: dict[str, object] = {}
         self.versions: dict[str, tuple] = {}
-        self.synchronizer = synchronizer_factory(self.connectors, streams=streams, periodic_rest=rest, marks=marks)
+        self.synchronizer = synchronizer_factory(self.connectors, streams=streams, periodic_rest=rest, account_loops=account_loops)
 
     @staticmethod
     def _version(account: ExchangeAccount) -> tuple:

@@ -12,7 +12,10 @@ from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
 
+from .audit import audit_account as audit
 from .locks import account_lock
+from .schedule import ensure_beat_schedule
+from .sync import RestSync
 from .synchronizer import with_rest_client
 
 logger = logging.getLogger(__name__)
@@ -36,8 +39,6 @@ def _locked(account_id: int, job):
 @shared_task(acks_late=True)
 def sync_account(account_id: int) -> dict | None:
     """One REST pass for an account from its cursor; never two at once for the same account."""
-    from .sync import RestSync
-
     def job(account):
         result = _with_connector(account, lambda client, symbols: RestSync(account, client).run(symbols))
         return {"account": account.name, "fetched": result.fetched, "new": result.new, "stopped": result.stopped}
@@ -48,8 +49,6 @@ def sync_account(account_id: int) -> dict | None:
 @shared_task(acks_late=True)
 def audit_account(account_id: int, hours: int | None = None, repair: bool = True) -> dict | None:
     """Read the last `hours` back from the exchange and store whatever is missing (the daily re-check)."""
-    from .audit import audit_account as audit
-
     since = timezone.now() - timedelta(hours=hours or settings.SYNC_RECHECK_HOURS)
 
     def job(account):
@@ -69,15 +68,6 @@ def audit_all_accounts() -> int:
 
 
 @shared_task
-def sweep_unprocessed_trades() -> int:
-    from positions.services import sweep_unprocessed
-
-    return sweep_unprocessed()
-
-
-@shared_task
 def refresh_beat_schedule() -> list[str]:
     """Follow accounts being added, enabled or disabled."""
-    from .schedule import ensure_beat_schedule
-
     return ensure_beat_schedule()

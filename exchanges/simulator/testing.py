@@ -62,7 +62,7 @@ class RunningSimulator:
 
     def exchange_account(self, name: str, **changes):
         """An unsaved `ExchangeAccount` for a simulated account (what `build_client` needs, no database)."""
-        from exchanges.models import ExchangeAccount
+        from exchanges.models import ExchangeAccount  # the simulator itself runs without Django
         from exchanges.venues import venue_for
 
         account = self.config.account(name)
@@ -139,7 +139,7 @@ def simulator(simulator_config):
 @pytest.fixture
 def simulated_accounts(simulator, db):
     """name -> `ExchangeAccount` registered against the running simulator."""
-    from .register import register_accounts
+    from .register import register_accounts  # the simulator itself runs without Django
 
     return {row.name: row for row in register_accounts(simulator.config.accounts, simulator.base_url)}
 

@@ -1,7 +1,7 @@
 from django import template
 from django.utils.html import format_html, format_html_join
 
-from api.types import decimal_string
+from exchanges.decimals import decimal_string
 from positions import formatting
 
 register = template.Library()

@@ -79,7 +79,7 @@ def test_an_unexpected_failure_is_500_json_without_the_traceback(api, monkeypatc
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("positions.api.latest_marks", broken)
+    monkeypatch.setattr("api.positions.latest_marks", broken)
 
     response = api.get("/api/pnl")
 

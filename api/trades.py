@@ -14,15 +14,15 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import model_validator
 
-from api import filters as api_filters
-from api.auth import TokenAuth
-from api.filters import ACCOUNT_HELP, SYMBOL_HELP, AccountRef, SymbolRef
-from api.pagination import page
-from api.types import DecimalString, Id, Time, UtcDateTime, decimal_string, utc_string
+from trades.health import sync_health
+from trades.models import Trade
+from trades.repository import TradeRepository
 
-from .health import sync_health
-from .models import Trade
-from .repository import TradeRepository
+from . import filters as api_filters
+from .auth import TokenAuth
+from .filters import ACCOUNT_HELP, SYMBOL_HELP, AccountRef, SymbolRef
+from .pagination import page
+from .types import DecimalString, Id, Time, UtcDateTime, decimal_string, utc_string
 
 router = Router(tags=["trades"], auth=TokenAuth("trades.view_trade"))
 

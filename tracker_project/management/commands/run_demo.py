@@ -7,6 +7,7 @@ import sys
 import time
 
 from django.conf import settings
+from django.db import connections
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
@@ -77,8 +78,6 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             self.stop(children)
             if not os.environ.get("DATABASE_URL"):
-                from django.db import connections
-
                 connections.close_all()
                 if stop_embedded_database(settings.VAR_DIR / "pgdata"):
                     self.stdout.write("embedded PostgreSQL stopped")

@@ -13,19 +13,20 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Path, Query, Router, Schema
 from ninja.renderers import JSONRenderer
 
-from api import filters as api_filters
-from api import single_flight
-from api.auth import TokenAuth
-from api.filters import ACCOUNT_HELP, SYMBOL_HELP, AccountRef, SymbolRef
-from api.pagination import page
-from api.types import DecimalString, Id, UtcDateTime
-from trades.api import TradeOut
+from positions import change_stamp
+from positions.fold import side_of
+from positions.models import MarkPrice, Position
+from positions.repository import PositionRepository
+from positions.selectors import latest_marks, mark_of, pnl_at_mark, position_trades
+from positions.totals import pnl_totals
 
-from . import change_stamp
-from .models import MarkPrice, Position
-from .repository import PositionRepository
-from .selectors import latest_marks, mark_of, pnl_at_mark, position_trades
-from .totals import pnl_totals
+from . import filters as api_filters
+from . import single_flight
+from .auth import TokenAuth
+from .filters import ACCOUNT_HELP, SYMBOL_HELP, AccountRef, SymbolRef
+from .pagination import page
+from .trades import TradeOut
+from .types import DecimalString, Id, UtcDateTime
 
 router = Router(tags=["positions"], auth=TokenAuth("positions.view_position"))
 VIEW_POSITIONS_AND_MARKS = TokenAuth("positions.view_position", "positions.view_markprice")
@@ -166,10 +167,6 @@ class NetPositionOut(Schema):
     pnl_at_mark: DecimalString | None = Field(description="Sum of the positions' PnL at their own marks; null while one has none.")
 
 
-def _side(net: Decimal) -> str:
-    return "long" if net > 0 else "short" if net < 0 else "none"
-
-
 @router.get("/positions/net", response=list[NetPositionOut], summary="Net open position per pair across accounts", auth=VIEW_POSITIONS_AND_MARKS)
 async def net_positions(request, symbol: SymbolRef | None = Query(None, description="BASE/QUOTE; a full market symbol is netted as its pair.")):
     if symbol is not None:
@@ -187,7 +184,7 @@ async def net_positions(request, symbol: SymbolRef | None = Query(None, descript
             {
                 "symbol": pair,
                 "net": net.net,
-                "side": _side(net.net),
+                "side": side_of(net.net),
                 "avg_price": net.avg_price,
                 "shares": net.shares,
                 "positions": [p.id for p in net.positions],

@@ -1,3 +1,6 @@
+"""`manage.py track`: the whole tracker in one process. It composes what the apps provide: each
+account's trade sync (REST and stream) with its mark refresh, and the sweeper of unfolded trades."""
+
 import asyncio
 import logging
 import signal
@@ -5,10 +8,11 @@ import signal
 from asgiref.sync import sync_to_async
 from django.core.management.base import BaseCommand
 
+from positions.marks import refresh_marks_forever
 from positions.services import sweep_unprocessed
 from trades.synchronizer import AccountFollower
 
-logger = logging.getLogger("trades.track")
+logger = logging.getLogger("tracker_project.track")
 
 SWEEP_SECONDS = 60
 
@@ -27,7 +31,7 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        follower = AccountFollower(streams=streams, marks=True)
+        follower = AccountFollower(streams=streams, account_loops=(refresh_marks_forever,))
         tasks = [asyncio.create_task(follower.run()), asyncio.create_task(self.sweep_forever())]
         self.stdout.write("tracking enabled accounts; Ctrl-C stops")
         await stop.wait()
