@@ -1,6 +1,7 @@
 """The recommended web server with several workers: connections spread over them, and a worker
 that dies is replaced."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -23,19 +24,34 @@ def worker_pids(parent: int) -> list[int]:
     return [int(pid) for task in Path(f"/proc/{parent}/task").iterdir() for pid in (task / "children").read_text().split()]
 
 
-def established_connections(pid: int, port: int) -> int:
-    """How many connections to `port` this process holds (its socket inodes in /proc/net/tcp)."""
+ESTABLISHED, LISTEN = "01", "0A"
+
+
+def sockets_on(pid: int, port: int, state: str) -> int:
+    """How many of this process's sockets on local `port` are in `state` (its socket inodes in
+    /proc/net/tcp)."""
     inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd)
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(FileNotFoundError):  # closed while we looked
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    except FileNotFoundError:  # the process is gone
+        return 0
     count = 0
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        local_port, state, inode = int(fields[1].split(":")[1], 16), fields[3], fields[9]
-        count += local_port == port and state == "01" and inode in inodes
+        local_port, socket_state, inode = int(fields[1].split(":")[1], 16), fields[3], fields[9]
+        count += local_port == port and socket_state == state and inode in inodes
     return count
+
+
+def every_worker_listens(parent: int, port: int) -> bool:
+    """Each worker has a listening socket of its own: until then the kernel gives every connection
+    to the workers that do."""
+    pids = worker_pids(parent)
+    return len(pids) == WORKERS and all(sockets_on(pid, port, LISTEN) for pid in pids)
 
 
 def answering(port: int) -> bool:
@@ -55,7 +71,7 @@ def server():
         web_server.command("127.0.0.1", port, workers=WORKERS, access_log=False), cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        wait_until(lambda: len(worker_pids(process.pid)) == WORKERS and all(answering(port) for _ in range(4)), message="both workers up")
+        wait_until(lambda: every_worker_listens(process.pid, port) and answering(port), message="both workers up")
         yield process, port
     finally:
         process.send_signal(signal.SIGTERM)
@@ -69,7 +85,7 @@ def test_a_burst_of_connections_is_spread_over_the_workers(server):
         workers = worker_pids(process.pid)
 
         def all_accepted():
-            counts = [established_connections(pid, port) for pid in workers]
+            counts = [sockets_on(pid, port, ESTABLISHED) for pid in workers]
             return counts if sum(counts) == len(clients) else None
 
         assert all(count > 0 for count in wait_until(all_accepted, message="all accepted"))
