@@ -1,19 +1,15 @@
 """The real ccxt bybit client (ccxt.pro 4.5.90, unmodified) against the simulator's Bybit v5 spot
-protocol, on a unified account whose key also trades linear perpetuals.
-
-The clients are configured here as a Bybit spot venue needs (`fetchMarkets.types` spot, no
-currencies call) rather than through `build_client`, whose venue table does not know Bybit spot yet.
-"""
+protocol, on a unified account whose key also trades linear perpetuals: clients built by the
+tracker's `build_client` for the `bybit_spot` venue, except where a test loads other markets too."""
 
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import ccxt
-import ccxt.pro
 import pytest
 
-from exchanges.connectors import build_client, point_urls_at
+from exchanges.connectors import build_client
 from exchanges.simulator.testing import Watcher
 
 SPOT, LINEAR = "bybit_spot", "bybit_perp"
@@ -44,17 +40,9 @@ def simulator_config():
 
 
 def spot_client(simulator, *, types=("spot",), secret=SECRET, **options):
-    client = ccxt.pro.bybit(
-        {
-            "apiKey": KEY,
-            "secret": secret,
-            "enableRateLimit": True,
-            "options": {"defaultType": "spot", "fetchMarkets": {"types": list(types)}, **options},
-            "has": {"fetchCurrencies": False},
-        }
-    )
-    client.urls["api"] = point_urls_at(client.urls["api"], simulator.base_url)
-    return client
+    """The tracker's client of the spot account; `types`: the markets it loads, if not only spot's."""
+    overrides = {"options": {"fetchMarkets": {"types": list(types)}, **options}} if types != ("spot",) or options else {}
+    return build_client(simulator.exchange_account(SPOT, api_secret=secret), **overrides)
 
 
 @pytest.fixture
