@@ -103,11 +103,6 @@ async def test_fetch_my_trades_walks_the_history_by_seven_day_windows_and_cursor
     assert_matches_truth(fetched, {t["id"]: t for t in truth})
 
 
-async def test_a_window_longer_than_seven_days_is_refused(client):
-    with pytest.raises(ccxt.BadRequest, match="10001"):
-        await client.fetch_my_trades(SYMBOL, since=1_700_000_000_000, params={"until": 1_700_000_000_000 + WEEK_MS + 1})
-
-
 async def test_the_fee_is_in_the_coin_received_and_a_makers_rebate_in_the_coin_given(client, simulator):
     posted = await simulator.apost_trades(
         {"account": SPOT, "symbol": SYMBOL, "side": "buy", "amount": "0.002", "price": "60000.5"},
@@ -207,22 +202,6 @@ async def test_execution_list_answers_with_the_category_asked_for(client, simula
     spot_ids = {t["id"] for t in await simulator.atruth(account=SPOT)}
     rows = (await client.privateGetV5ExecutionList({"category": "spot", "limit": 100}))["result"]["list"]
     assert rows and {row["execId"] for row in rows} <= spot_ids
-
-
-async def test_a_bad_secret_is_an_authentication_error(simulator):
-    exchange = spot_client(simulator, secret="not-the-secret")
-    try:
-        with pytest.raises(ccxt.AuthenticationError, match="10004"):
-            await exchange.fetch_my_trades(SYMBOL)
-    finally:
-        await exchange.close()
-
-
-async def test_a_stale_timestamp_is_refused(client):
-    await client.load_markets()
-    client.options["timeDifference"] = 30_000
-    with pytest.raises(ccxt.InvalidNonce, match="10002"):
-        await client.fetch_my_trades(SYMBOL)
 
 
 async def test_a_bad_secret_on_the_websocket_fails_the_watch(simulator):
