@@ -2,8 +2,8 @@
 
 ccxt's unified `price`, `amount`, `cost` and `fee.cost` are floats. The numbers here come from the
 exchange's own strings in `trade['info']` instead, where the account's venue says they are
-(`Venue.exact_fields`); ccxt's strings (symbol, side, ids, fee currency) and its integer millisecond
-timestamp are taken as they are.
+(`Venue.exact_fields`), and so is the fee coin where the venue names a field for it; ccxt's strings
+(symbol, side, ids, else the fee currency) and its integer millisecond timestamp are taken as they are.
 
 Trade ids are stored as the exchange spells them, except where the venue numbers them per market
 (`Venue.market_id_keys`): then they are stored qualified by the market, `BTCUSDT:123`, and the
@@ -57,6 +57,15 @@ def _exact_decimal(info: dict, keys: tuple[str, ...], name: str) -> Decimal:
         except InexactNumber as why:
             raise RejectedPayload(f"{name}: {key}={text!r} {why}") from None
     raise RejectedPayload(f"{name}: none of {', '.join(keys)} in the payload")
+
+
+def _named_fee_currency(info: dict, keys: tuple[str, ...]) -> str:
+    """The fee coin as the payload names it, where the venue says it does: ccxt may guess it instead."""
+    for key in keys:
+        coin = info.get(key)
+        if isinstance(coin, str) and coin:
+            return coin
+    return ""
 
 
 def stored_trade_id(venue: Venue, trade: dict) -> str:
@@ -113,7 +122,7 @@ def exact_trade(venue: Venue, trade: dict) -> ExactTrade:
         raise RejectedPayload(f"cost {cost} is negative")
 
     fee = trade.get("fee") or {}
-    fee_currency = fee.get("currency") or ""
+    fee_currency = _named_fee_currency(info, fields.get("fee_currency", ())) or fee.get("currency") or ""
     fee_cost = _ZERO
     fee_keys = fields["fee_cost"]
     for key in fee_keys:

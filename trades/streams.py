@@ -169,7 +169,8 @@ class AccountStream:
         await self.on_connect()
 
     async def _ingest(self, trades: list[dict]) -> None:
-        wanted = [t for t in trades if not self.symbols or t.get("symbol") in self.symbols]
+        venue = self.account.venue_object
+        wanted = [t for t in trades if venue.is_own_streamed_trade(t) and (not self.symbols or t.get("symbol") in self.symbols)]
         if wanted:
             await self.storing.run(ingest_trades, self.account, wanted)
             self.delivered += len(wanted)

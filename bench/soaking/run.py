@@ -140,7 +140,8 @@ def run_soak(plan: Plan, database_url: str, log_dir: Path) -> Verdict:
         _register(simulator_url, plan)
         deployment.start_tracker()
         _say(f"simulator {simulator_url}, redis {deployment.redis.url}, logs in {log_dir}")
-        wait_for(lambda: _streams_connected() == 4, 120, "4 streams connected", interval=0.5)
+        streams = len(plan.simulator_config()["accounts"])  # one per account
+        wait_for(lambda: _streams_connected() == streams, 120, f"{streams} streams connected", interval=0.5)
         verdict.seconds["start"] = time.monotonic() - started
 
         accounts = call(simulator_url, "GET", "/_sim/accounts")["accounts"]

@@ -6,6 +6,8 @@ Use them from any conftest.py with `from exchanges.simulator.testing import *  #
   a test module (or conftest) for other accounts, history or limits.
 - `simulator`: a fresh simulator on a free port of 127.0.0.1 for each test, as a `RunningSimulator`.
 - `simulated_accounts`: its accounts registered as `ExchangeAccount` rows (needs the database).
+- `VENUE_ACCOUNTS`: the simulated account each of the tracker's venues is tested against (the venue
+  contract suite, tests/venues/); a new venue adds one line.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "BINANCE",
     "BYBIT",
     "TEST_CONFIG",
+    "VENUE_ACCOUNTS",
     "ControlError",
     "RunningSimulator",
     "Watcher",
@@ -41,6 +44,13 @@ TEST_CONFIG = {
         {"name": BINANCE, "protocol": "binance", "markets": ["BTC/USDT", "ETH/USDT"]},
         {"name": BYBIT, "protocol": "bybit", "markets": ["BTC/USDT:USDT", "ETH/USDT:USDT"]},
     ],
+}
+
+
+VENUE_ACCOUNTS = {
+    "binance_spot": TEST_CONFIG["accounts"][0],
+    "bybit_linear": TEST_CONFIG["accounts"][1],
+    "bybit_spot": {"name": "bybit_spot", "protocol": "bybit_spot", "markets": ["BTC/USDT", "ETH/USDT"]},
 }
 
 

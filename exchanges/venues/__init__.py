@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from .base import STREAM_TRADES_KEPT, Venue
 from .binance import BinanceSpot
-from .bybit import BybitLinear
+from .bybit import BybitLinear, BybitSpot
 
 VENUES: dict[str, Venue] = {
     venue.name: venue
     for venue in (
         BinanceSpot(),
         BybitLinear(),
+        BybitSpot(),
     )
 }
 

@@ -34,7 +34,8 @@ class Venue:
     rate_limit_ms: int | None = None  # ccxt `rateLimit`, where ccxt's own is not the venue's
     required_credentials: tuple[str, ...] = ("api_key", "api_secret")
     # Where the exchange's exact strings of a trade are in `trade['info']`, REST's keys first, then
-    # the stream's: amount, price, cost, fee_cost.
+    # the stream's: amount, price, cost, fee_cost, and optionally fee_currency (the first non-empty
+    # one; without it, or where the payload names none, ccxt's fee currency).
     exact_fields: dict[str, tuple[str, ...]] = {}
     # Where the venue numbers trade ids per market: the keys of the market id in the raw payload
     # (REST's first); empty where ids are unique on the account.
@@ -57,6 +58,11 @@ class Venue:
         if self.rate_limit_ms is not None:
             config["rateLimit"] = self.rate_limit_ms
         return config
+
+    def is_own_streamed_trade(self, trade: dict) -> bool:
+        """Whether a trade the account's stream pushed is one of the venue's, where one stream carries
+        more than the venue's markets (and ccxt may name another market's trade as one of them)."""
+        return True
 
     def market_symbol(self, symbol: str) -> str:
         """The ccxt market symbol an account's configured symbol names."""

@@ -1,8 +1,8 @@
-"""Bybit (v5 unified API): what its venues share, and Bybit linear perpetuals."""
+"""Bybit (v5 unified API): what its venues share, Bybit linear perpetuals and Bybit spot."""
 
 from __future__ import annotations
 
-from .base import LinearPerpetual, Venue
+from .base import SPOT, LinearPerpetual, Venue
 from .pagers import DAY_MS, Page, checked
 
 
@@ -41,9 +41,15 @@ class BybitPager:
 
 class BybitVenue(Venue):
     """Bybit v5: every category's executions in `/v5/execution/list` (REST) and the private
-    `execution` topic (stream), with the same exact strings; `execId` is unique on the account."""
+    `execution` topic (stream), with the same exact strings; `execId` is unique on the account.
+
+    On a unified account one `execution` stream carries the fills of every category, and ccxt names a
+    pushed fill's market by its id alone when only one loaded market has that id: a spot-only client
+    calls a linear BTCUSDT fill `BTC/USDT`. Only the payload's `category` tells whose fill it is. REST
+    asks `/v5/execution/list` with the category, so its rows are the venue's own."""
 
     exchange = "bybit"
+    category: str  # Bybit's v5 `category` of the venue's markets: linear, spot
     ccxt_id = "bybit"
     # bybit.py (ccxt 4.5.90) ignores options['fetchCurrencies']: load_markets calls fetch_currencies (a
     # signed /v5/asset/coin/query-info) whenever has['fetchCurrencies'] is True, so switch that off.
@@ -53,10 +59,17 @@ class BybitVenue(Venue):
         "price": ("execPrice",),
         "cost": ("execValue",),
         "fee_cost": ("execFee",),
+        # REST rows name the fee coin `feeCurrency` (which ccxt does not read, and guesses), pushed
+        # ones `feeCoin`.
+        "fee_currency": ("feeCurrency", "feeCoin"),
     }
     pager_class = BybitPager
     ticker_price_keys = ("markPrice", "lastPrice")
     history_days = 730  # "Get Execution (2 years)"
+
+    def is_own_streamed_trade(self, trade: dict) -> bool:
+        info = trade.get("info")
+        return isinstance(info, dict) and info.get("category") == self.category
 
     def amount_step(self, info: dict) -> str | None:
         return info.get("lotSizeFilter", {}).get("qtyStep")
@@ -68,4 +81,22 @@ class BybitVenue(Venue):
 class BybitLinear(BybitVenue, LinearPerpetual):
     name = "bybit_linear"
     label = "Bybit linear perpetuals"
+    category = "linear"
     client_options = {"defaultType": "swap", "defaultSubType": "linear", "fetchMarkets": {"types": ["linear"]}}
+
+
+class BybitSpot(BybitVenue):
+    """Bybit spot on a unified account. Its fee is in the coin received (a maker's rebate in the coin
+    given), which only the payload names exactly; its instruments give the amount step as
+    `basePrecision` (no `qtyStep`); its tickers have no mark price."""
+
+    name = "bybit_spot"
+    label = "Bybit spot"
+    market_type = SPOT
+    category = "spot"
+    # fetchMarkets.types: load_markets makes one call, instruments-info?category=spot.
+    client_options = {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}}
+    ticker_price_keys = ("lastPrice",)
+
+    def amount_step(self, info: dict) -> str | None:
+        return info.get("lotSizeFilter", {}).get("basePrecision")

@@ -9,7 +9,10 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from exchanges.models import ExchangeAccount
+from exchanges.venues import VENUES
 pytestmark = pytest.mark.django_db
+
+KNOWN_VENUES = ", ".join(VENUES)  # every registered venue, in the registry's order
 
 
 def free_port() -> int:
@@ -49,7 +52,7 @@ def test_a_valid_account_is_checked_on_the_venue_and_stored(simulator):
 @pytest.mark.parametrize("venue", ["krakenx_spot", "binance", "binance_swap", "bybit_spot_"])
 def test_an_unknown_venue_is_refused_with_the_known_ones(venue):
     message = refused("a", "--venue", venue, "--symbols", "BTC/USDT", *KEYS)
-    assert message == f"--venue: {venue} is not a venue the tracker supports; the venues are: binance_spot, bybit_linear"
+    assert message == f"--venue: {venue} is not a venue the tracker supports; the venues are: {KNOWN_VENUES}"
 
 
 def test_the_venue_is_read_whatever_its_case(simulator):
@@ -118,7 +121,7 @@ def test_the_model_refuses_what_the_command_refuses():
         account.full_clean()
     errors = raised.value.message_dict
     assert set(errors) == {"venue", "symbols", "base_url"}  # an unknown venue has no credential rule
-    assert errors["venue"] == ["krakenx_spot is not a venue the tracker supports; the venues are: binance_spot, bybit_linear"]
+    assert errors["venue"] == [f"krakenx_spot is not a venue the tracker supports; the venues are: {KNOWN_VENUES}"]
     assert errors["symbols"] == [
         "BTCUSDT is not a symbol: did you mean BTC/USDT?",
         "symbol 2 of 2 is empty: write names separated by single commas, e.g. BTC/USDT,ETH/USDT",
@@ -140,7 +143,7 @@ def test_the_admin_form_shows_the_error_and_stores_nothing(admin_client, simulat
 
     response = admin_post(admin_client, venue="krakenx_spot", api_secret="", base_url="ftp://127.0.0.1:1")
     assert response.context["adminform"].form.errors == {
-        "venue": ["krakenx_spot is not a venue the tracker supports; the venues are: binance_spot, bybit_linear"],
+        "venue": [f"krakenx_spot is not a venue the tracker supports; the venues are: {KNOWN_VENUES}"],
         "base_url": ["'ftp://127.0.0.1:1' is not an http(s) URL: write e.g. http://127.0.0.1:8900, or leave it empty for the real exchange"],
     }
     assert not ExchangeAccount.objects.exists()

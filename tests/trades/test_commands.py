@@ -15,9 +15,12 @@ from django.db import connections
 
 from exchanges.models import ExchangeAccount
 from exchanges.simulator.testing import BINANCE, BYBIT
+from exchanges.venues import VENUES
 from trades.models import Trade
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+KNOWN_VENUES = ", ".join(VENUES)  # every registered venue, in the registry's order
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +86,7 @@ def test_sync_says_why_each_account_failed(one_refused_one_unsupported, capsys):
     with pytest.raises(CommandError):
         call_command("sync", stdout=out, stderr=err)
     failures = [line for line in err.getvalue().splitlines() if " failed: " in line or " stopped: " in line]
-    assert failures[0] == "a_krakenx failed: UnsupportedAccount: krakenx_spot is not a venue the tracker supports; the venues are: binance_spot, bybit_linear"
+    assert failures[0] == f"a_krakenx failed: UnsupportedAccount: krakenx_spot is not a venue the tracker supports; the venues are: {KNOWN_VENUES}"
     assert failures[1].startswith(f"{BINANCE} stopped: ") and "AuthenticationError" in failures[1]
     assert "not-the-secret" not in err.getvalue()
     assert out.getvalue().splitlines()[-1].startswith(f"{BYBIT}: 1 fetched, 1 new")
