@@ -107,7 +107,7 @@ async def audit_account(account: ExchangeAccount, client, market_symbols: list[s
     for market_symbol in market_symbols:
         trades = await read_back(client, account, market_symbol, since, backoff)
         result.checked += len(trades)
-        # Compared as stored (Binance: `BTCUSDT:123`); a payload without an id to store it under is
+        # Compared as stored (qualified by market where the venue says so: `BTCUSDT:123`); a payload without an id to store it under is
         # missing too, and repair keeps it aside as ingest does.
         ids = {id(t): _stored_id(account, t) for t in trades}
         stored = await db_sync_to_async(_stored_ids)(account, [i for i in ids.values() if i])

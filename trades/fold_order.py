@@ -1,6 +1,7 @@
 """The fold order, the one rule: trades fold by time, then by the exchange's trade id, shorter ids
-first, so that numeric ids compare as numbers and equal-length ids (UUIDs) as text. Binance's
-`MARKET:id` keeps that: a book is one market, whose prefix is constant.
+first, so that numeric ids compare as numbers and equal-length ids (UUIDs) as text. An id qualified
+by its market (`MARKET:id`, where a venue numbers ids per market) keeps that: a book is one market,
+whose prefix is constant.
 
 Written here once, as a Python sort key and as ORDER BY terms (ORM and raw SQL), for trades and for
 positions (ordered by their last, or first, trade)."""

@@ -35,8 +35,8 @@ def _count_reconnect(account: ExchangeAccount) -> None:
 
 def account_fault_in(error: BaseException) -> BaseException | None:
     """The exchange's refusal of the account, if that is what lies behind `error`: ccxt.pro can
-    surface a rejected WebSocket login as another exception (Binance spot: a KeyError raised while
-    handling the AuthenticationError)."""
+    surface a rejected WebSocket login as another exception (a KeyError raised while handling the
+    AuthenticationError, say)."""
     seen = set()
     while error is not None and id(error) not in seen:
         if isinstance(error, ACCOUNT_FAULTS):
