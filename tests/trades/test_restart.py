@@ -58,16 +58,11 @@ class Demo:
     def start(self) -> None:
         self.runs += 1
         simulator = self._start("simulate_exchange", "--port", str(self.port), "--register", "--config", str(self.config), "--state", str(self.state))
-        wait_until(lambda: simulator.poll() is not None or self._listening(), message="the simulator listening")
-        assert simulator.poll() is None, (self.directory / f"simulate_exchange-{self.runs}.log").read_text()
+        log = self.directory / f"simulate_exchange-{self.runs}.log"
+        # It listens before it registers the accounts; the line comes once both are done.
+        wait_until(lambda: simulator.poll() is not None or "exchange simulator listening" in log.read_text(), message="the simulator ready")
+        assert simulator.poll() is None, log.read_text()
         self._start("track")
-
-    def _listening(self) -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-            return True
-        except OSError:
-            return False
 
     def stop(self) -> None:
         for process in reversed(self.processes):
