@@ -2,6 +2,7 @@
 (SIGINT ignored, stdin closed) on the embedded database: it prints every URL, says when each
 account's backfill is complete, and SIGINT or SIGTERM stops everything it started."""
 
+import json
 import re
 import signal
 import socket
@@ -9,6 +10,10 @@ import urllib.request
 
 import psutil
 import pytest
+from django.core.management.base import CommandError
+
+from exchanges.simulator.testing import TEST_CONFIG, start_simulator
+from tracker_project.management.commands.run_demo import check_kept_ledger
 
 from ..ground_truth import wait_until
 from .embedded import embedded_server, is_running, one_account_config, start_manage, wait_for_output
@@ -68,3 +73,21 @@ def test_run_demo_prints_its_urls_and_a_signal_stops_everything_it_started(var_d
     finally:
         if demo.poll() is None:
             demo.kill()
+
+
+def test_a_kept_ledger_of_another_config_stops_the_demo_before_it_starts(tmp_path, monkeypatch):
+    """An earlier demo's ledger, written with another simulator config, would make the simulator
+    start a new history whose ids clash with the trades the tracker stored: the demo says what to do
+    instead, before it starts anything."""
+    state = tmp_path / "ledger.jsonl"
+    simulator = start_simulator(TEST_CONFIG, state=state)
+    simulator.thread.stop()
+    written_with = tmp_path / "sim.json"
+    written_with.write_text(json.dumps(TEST_CONFIG))
+    check_kept_ledger(state, str(written_with))  # the same config goes on
+
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**TEST_CONFIG, "accounts": TEST_CONFIG["accounts"][:1]}))  # an account fewer
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(CommandError, match=r"to start a new demo, remove var/"):
+        check_kept_ledger(state, str(other))

@@ -11,6 +11,8 @@ from django.db import connections
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from exchanges.simulator.config import ConfigError, default_config, load_config
+from exchanges.simulator.state import StateError, StateFile
 from tracker_project import web_server
 from tracker_project.database import stop_embedded_database
 
@@ -25,6 +27,26 @@ def interrupt(signum, frame):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
+
+
+def check_kept_ledger(state, simulator_config: str) -> None:
+    """Refuse, before anything starts, a kept ledger that an earlier demo wrote with another simulator
+    config (a new account, say). Its trades are in the tracker's database too: a new venue history
+    would reuse their ids, so the one way on is a new demo, database and all."""
+    try:
+        config = load_config(simulator_config) if simulator_config else default_config()
+        StateFile(state, config)
+    except (ConfigError, OSError) as error:
+        raise CommandError(str(error)) from error
+    except StateError as error:
+        where = "remove var/ (the demo's embedded database, its ledger and secret key)" if not os.environ.get("DATABASE_URL") else (
+            f"delete {state} and the simulator's accounts (`manage.py accounts list`) from the database of DATABASE_URL"
+        )
+        raise CommandError(
+            f"{state} holds the venue history of an earlier demo run with another simulator config, and "
+            f"the tracker's database holds its trades, which a new history would clash with: to start a "
+            f"new demo, {where}; or run with the config it was written with ({error})"
+        ) from error
 
 
 class Command(BaseCommand):
@@ -53,6 +75,7 @@ class Command(BaseCommand):
             # The simulator keeps its ledger under var/, beside the embedded database: a restart goes
             # on with the venue the tracker has stored, never numbering trades from the start again.
             state = settings.VAR_DIR / "simulator" / "ledger.jsonl"
+            check_kept_ledger(state, simulator_config)
             simulator_args = ["simulate_exchange", "--port", str(simulator_port), "--register", "--state", str(state)]
             if simulator_config:
                 simulator_args += ["--config", simulator_config]
