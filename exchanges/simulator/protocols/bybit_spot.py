@@ -12,7 +12,7 @@ coin in `feeCurrency`, pushed ones in `feeCoin`, as for linear.
 from __future__ import annotations
 
 from ..money import plain, strip
-from .bybit import BybitProtocol, fee_rate
+from .bybit import BybitProtocol
 
 # Spot execution and order ids are 19-digit numbers (2210000000101610464, 1549452573428424448); each
 # book has its own range of 10**12 (its number is part of the id), so no two ever meet.
@@ -91,40 +91,25 @@ class BybitSpot(BybitProtocol):
         }
 
     def execution(self, fill, *, websocket: bool) -> dict:
-        """Bybit's spot execution: numbers without trailing zeros, empty strings for what concerns
-        derivatives and options (mark and index price, closed size), no `createType`."""
-        item = {
-            "symbol": fill.market_id,
-            "orderType": fill.order_type.capitalize(),
-            "underlyingPrice": "",
-            "orderLinkId": "",
-            "orderId": fill.order_id,
-            "stopOrderType": "",
-            "execTime": str(fill.timestamp),
-            "feeRate": fee_rate(fill),
-            "tradeIv": "",
-            "blockTradeId": "",
-            "markPrice": "",
-            "execPrice": strip(fill.price),
-            "markIv": "",
-            "orderQty": strip(fill.order_qty),
-            "orderPrice": strip(fill.order_price),
-            "execValue": strip(fill.cost),
-            "closedSize": "",
-            "execType": "Trade",
-            "seq": fill.seq,
-            "side": fill.side.capitalize(),
-            "indexPrice": "",
-            "leavesQty": strip(fill.leaves_qty),
-            "isMaker": fill.maker,
-            "execFee": strip(fill.fee),
-            "execId": fill.trade_id,
-            "execQty": strip(fill.amount),
-        }
-        if websocket:
-            item.update({"category": self.category, "isLeverage": "0", "marketUnit": "", "execPnl": "0", "extraFees": [], "feeCoin": fill.fee_coin})
-        else:
-            item.update({"feeCurrency": fill.fee_coin, "extraFees": ""})
+        """Bybit's spot execution: the family's row with numbers without trailing zeros, empty strings
+        for what concerns derivatives (mark price, closed size, stop order type), no `createType`, and
+        `marketUnit` and `execPnl` only on the stream."""
+        item = super().execution(fill, websocket=websocket)
+        del item["createType"]
+        if not websocket:
+            del item["marketUnit"], item["execPnl"]
+        item.update(
+            {
+                "stopOrderType": "",
+                "markPrice": "",
+                "closedSize": "",
+                "execPrice": strip(fill.price),
+                "orderQty": strip(fill.order_qty),
+                "orderPrice": strip(fill.order_price),
+                "leavesQty": strip(fill.leaves_qty),
+                "execQty": strip(fill.amount),
+            }
+        )
         return item
 
     def fast_execution(self, fill) -> dict:
