@@ -35,6 +35,11 @@ class ExchangeAccountQuerySet(models.QuerySet):
         return self.defer(*ExchangeAccount.CREDENTIAL_FIELDS)
 
 
+class PositionMode(models.TextChoices):
+    ONE_WAY = "one_way", "one-way"
+    HEDGE = "hedge", "hedge"
+
+
 class ExchangeAccount(models.Model):
     """One set of API credentials on one venue (an exchange and market type)."""
 
@@ -52,6 +57,12 @@ class ExchangeAccount(models.Model):
     enabled = models.BooleanField(default=True)
     symbols = models.JSONField(default=list, blank=True, help_text="Symbols to track, e.g. [\"BTC/USDT\"].")
     backfill_since = models.DateTimeField(null=True, blank=True, help_text="Where a first sync starts.")
+    position_mode = models.CharField(
+        max_length=8,
+        choices=PositionMode.choices,
+        default=PositionMode.ONE_WAY,
+        help_text="Perpetuals: one net position per symbol, or a long and a short leg. Read from the venue where it can be.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     CREDENTIAL_FIELDS = ("api_key", "api_secret")

@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import Q
 
 from exchanges.models import DECIMAL, BotInstance, ExchangeAccount
+from trades.models import Leg
 
 
 class PositionQuerySet(models.QuerySet):
@@ -12,10 +13,12 @@ class PositionQuerySet(models.QuerySet):
 
 
 class Position(models.Model):
-    """What positions.fold computed for one (account, bot instance, symbol), stored as it returned it.
+    """What positions.fold computed for one book (account, bot instance, symbol, leg), stored as it
+    returned it.
 
     Open while `p1` is away from zero; closed positions stay as history. Its trades are those of the
-    same account, bot instance and symbol from `first_trade_id` to `last_trade_id` in fold order.
+    same book from `first_trade_id` to `last_trade_id` in fold order; its funding, the book's payments
+    folded into it (see `positions.fold`).
     """
 
     objects = PositionQuerySet.as_manager()
@@ -28,6 +31,7 @@ class Position(models.Model):
     exchange = models.ForeignKey(ExchangeAccount, on_delete=models.PROTECT, related_name="positions")
     bot_instance = models.ForeignKey(BotInstance, null=True, blank=True, on_delete=models.SET_NULL)
     symbol = models.CharField(max_length=32, help_text="Canonical BASE/QUOTE.")
+    leg = models.CharField(max_length=5, choices=Leg.choices, default=Leg.NET, blank=True)
     p1 = models.DecimalField(**DECIMAL, default=0, help_text="Base held: the sum of p1_delta.")
     p2 = models.DecimalField(**DECIMAL, default=0, help_text="Quote spent or received: the sum of p2_delta.")
     p1_fee = models.DecimalField(**DECIMAL, default=0)
@@ -40,7 +44,11 @@ class Position(models.Model):
     entry_time = models.DateTimeField()
     last_update_time = models.DateTimeField()
     closed_time = models.DateTimeField(null=True, blank=True)
-    realized_pnl = models.DecimalField(**DECIMAL, null=True, blank=True)
+    funding = models.DecimalField(**DECIMAL, default=0, help_text="Funding folded in: received minus paid.")
+    funding_paid = models.DecimalField(**DECIMAL, default=0, help_text="Funding paid, as a positive amount.")
+    funding_received = models.DecimalField(**DECIMAL, default=0)
+    funding_count = models.PositiveIntegerField(default=0)
+    realized_pnl = models.DecimalField(**DECIMAL, null=True, blank=True, help_text="On close: p2 + funding.")
     first_trade_id = models.CharField(max_length=64)
     last_trade_id = models.CharField(max_length=64)
     trade_count = models.PositiveIntegerField(default=0)
@@ -48,14 +56,14 @@ class Position(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["exchange", "bot_instance", "symbol"],
+                fields=["exchange", "bot_instance", "symbol", "leg"],
                 condition=Q(is_open=True),
                 nulls_distinct=False,
                 name="one_open_position",
             ),
         ]
         indexes = [
-            models.Index(fields=["exchange", "bot_instance", "symbol", "last_update_time"], name="position_book"),
+            models.Index(fields=["exchange", "bot_instance", "symbol", "leg", "last_update_time"], name="position_book"),
             models.Index(fields=["symbol"], condition=Q(is_open=True), name="open_position_symbol"),
         ]
 

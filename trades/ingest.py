@@ -34,6 +34,8 @@ _COLUMNS = (
     ("symbol", "text"),
     ("market_symbol", "text"),
     ("side", "text"),
+    ("kind", "text"),
+    ("leg", "text"),
     ("taker_or_maker", "text"),
     ("amount", "numeric"),
     ("contract_size", "numeric"),
@@ -56,7 +58,7 @@ _ROW_NAMES = ", ".join(f'"{name}"' for name, _ in _ROW_COLUMNS)
 _ROW_FIELDS = ", ".join(
     f"row->{n}" if kind == "jsonb" else f"(row->>{n})::{kind}" for n, (_, kind) in enumerate(_ROW_COLUMNS)
 )
-_IDENTITY = ("market_symbol", "side", "amount", "price", "cost", "fee_cost", "fee_currency", "timestamp")
+_IDENTITY = ("market_symbol", "side", "kind", "leg", "amount", "price", "cost", "fee_cost", "fee_currency", "timestamp")
 _TABLE = Trade._meta.db_table
 # One statement per batch: rows arrive as arrays, duplicates of stored trades are skipped, and the
 # answer names the rows this statement inserted (with their ids) and, for each skipped row stored
@@ -134,6 +136,8 @@ def trade_values(account: ExchangeAccount, exact: ExactTrade, raw: dict, contrac
         exact.symbol,
         exact.market_symbol,
         exact.side,
+        exact.kind,
+        exact.leg,
         exact.taker_or_maker,
         exact.amount,
         contract_size,

@@ -5,12 +5,30 @@ from exchanges.models import DECIMAL, BotInstance, ExchangeAccount
 from .fold_order import fold_order_by
 
 
+class Leg(models.TextChoices):
+    """Which position of a hedge-mode account an execution or payment belongs to; empty for a
+    one-way account's one net position."""
+
+    NET = "", "net"
+    LONG = "long"
+    SHORT = "short"
+
+
 class Trade(models.Model):
     """One execution reported by an exchange: a fact, never edited after it is stored."""
 
     class Side(models.TextChoices):
         BUY = "buy"
         SELL = "sell"
+
+    class Kind(models.TextChoices):
+        """What made the execution: every kind changes the position."""
+
+        FILL = "fill"
+        LIQUIDATION = "liquidation"
+        ADL = "adl", "auto-deleveraging"
+        SETTLEMENT = "settlement"
+        DELIVERY = "delivery"
 
     # No index of its own: the unique key and trade_account_symbol_time both start with it.
     exchange = models.ForeignKey(ExchangeAccount, on_delete=models.PROTECT, related_name="trades", db_index=False)
@@ -20,6 +38,8 @@ class Trade(models.Model):
     symbol = models.CharField(max_length=32, help_text="Canonical BASE/QUOTE.")
     market_symbol = models.CharField(max_length=64, help_text="ccxt's full symbol.")
     side = models.CharField(max_length=4, choices=Side.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FILL)
+    leg = models.CharField(max_length=5, choices=Leg.choices, default=Leg.NET, blank=True)
     taker_or_maker = models.CharField(max_length=5, blank=True, default="")
     amount = models.DecimalField(**DECIMAL, help_text="As the exchange reports it: contracts for derivatives.")
     contract_size = models.DecimalField(**DECIMAL, default=1)
@@ -57,10 +77,71 @@ class Trade(models.Model):
 FOLD_ORDER = fold_order_by("timestamp", "exchange_trade_id")
 
 
+class FundingPayment(models.Model):
+    """One funding payment on a perpetual position, as the venue reports it: a fact, never edited.
+
+    Not a trade: it changes no position's size. Folded into the position of its book open at its time.
+    """
+
+    exchange = models.ForeignKey(ExchangeAccount, on_delete=models.PROTECT, related_name="funding_payments", db_index=False)
+    bot_instance = models.ForeignKey(BotInstance, null=True, blank=True, on_delete=models.SET_NULL)
+    exchange_funding_id = models.CharField(max_length=64, help_text="The venue's own id of the payment.")
+    symbol = models.CharField(max_length=32, help_text="Canonical BASE/QUOTE.")
+    market_symbol = models.CharField(max_length=64, help_text="ccxt's full symbol.")
+    leg = models.CharField(max_length=5, choices=Leg.choices, default=Leg.NET, blank=True)
+    timestamp = models.DateTimeField()
+    amount = models.DecimalField(**DECIMAL, help_text="In the settle coin: positive when received, negative when paid.")
+    currency = models.CharField(max_length=16, help_text="The settle coin.")
+    rate = models.DecimalField(**DECIMAL, null=True, blank=True)
+    position_size = models.DecimalField(**DECIMAL, null=True, blank=True, help_text="As the venue reports it: contracts.")
+    processed = models.BooleanField(default=False, help_text="Folded into positions.")
+    raw = models.JSONField(help_text="The payload as received from ccxt.")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["exchange", "exchange_funding_id"], name="funding_unique_per_account"),
+        ]
+        indexes = [
+            models.Index(fields=["exchange", "symbol", "timestamp"], name="funding_account_symbol_time"),
+            models.Index(fields=["timestamp", "id"], name="funding_time"),
+            models.Index(fields=["id"], name="funding_unprocessed", condition=models.Q(processed=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exchange_id}:{self.exchange_funding_id} {self.amount} {self.currency} {self.market_symbol}"
+
+
+class FundingCursor(models.Model):
+    """How far REST sync has read the funding history of one market of one account; saved with the
+    payments it covers."""
+
+    account = models.ForeignKey(ExchangeAccount, on_delete=models.CASCADE, related_name="funding_cursors")
+    symbol = models.CharField(max_length=64, help_text="ccxt's full market symbol.")
+    last_funding_id = models.CharField(max_length=64, blank=True, default="")
+    last_funding_time = models.DateTimeField(null=True, blank=True)
+    resume = models.JSONField(default=dict, blank=True, help_text="Where the exchange's pager goes on from.")
+    last_sync_at = models.DateTimeField(null=True, blank=True, help_text="Last successful REST pass.")
+    last_error = models.TextField(blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "symbol"], name="funding_cursor_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.symbol} funding"
+
+
 class RejectedTrade(models.Model):
-    """A payload from an exchange that could not be stored as a trade, kept aside with the reason."""
+    """A payload from an exchange that could not be stored (as a trade, or as a funding payment),
+    kept aside with the reason."""
+
+    class Feed(models.TextChoices):
+        TRADES = "trades"
+        FUNDING = "funding"
 
     exchange = models.ForeignKey(ExchangeAccount, on_delete=models.CASCADE, related_name="rejected_trades")
+    feed = models.CharField(max_length=8, choices=Feed.choices, default=Feed.TRADES)
     exchange_trade_id = models.CharField(max_length=64, blank=True, default="")
     reason = models.TextField()
     raw = models.JSONField()

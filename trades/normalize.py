@@ -43,6 +43,8 @@ class ExactTrade(NamedTuple):
     fee_cost: Decimal
     fee_currency: str
     timestamp: datetime
+    kind: str = "fill"
+    leg: str = ""
 
 
 def _exact_decimal(info: dict, keys: tuple[str, ...], name: str) -> Decimal:

@@ -38,6 +38,7 @@ def test_each_account_gets_the_venue_of_its_exchange_and_market_type(old_schema)
         old_schema.objects.create(name=name, ccxt_id=ccxt_id, market_type=market_type, symbols=["BTC/USDT"])
 
     migrate(AFTER)
+    migrate(latest())
 
     assert dict(ExchangeAccount.objects.values_list("name", "venue")) == {"spot": "binance_spot", "perp": "bybit_linear", "odd": "kraken_spot"}
     assert ExchangeAccount.objects.get(name="perp").market_symbol("BTC/USDT") == "BTC/USDT:USDT"
@@ -47,10 +48,10 @@ def test_each_account_gets_the_venue_of_its_exchange_and_market_type(old_schema)
 
 
 def test_going_back_restores_the_exchange_and_market_type(old_schema):
-    migrate(AFTER)
-    ExchangeAccount.objects.create(name="spot", venue="binance_spot")
-    ExchangeAccount.objects.create(name="perp", venue="bybit_linear")
-    ExchangeAccount.objects.create(name="odd", venue="kraken_spot")
+    after = migrate(AFTER)
+    after.objects.create(name="spot", venue="binance_spot")
+    after.objects.create(name="perp", venue="bybit_linear")
+    after.objects.create(name="odd", venue="kraken_spot")
 
     old = migrate(BEFORE)
 

@@ -9,8 +9,10 @@ from django.db.migrations.executor import MigrationExecutor
 
 from exchanges.models import ExchangeAccount
 from exchanges.venues import VENUES
+from positions import fold
 from positions.models import Position
-from trades.ingest import ingest_trades
+from positions.services import fill_of, store_state
+from trades.ingest import ingest_trades, normalise_batch
 from trades.models import RejectedTrade, Trade
 
 from ..factories import binance_trade, bybit_trade, make_account, make_market
@@ -38,6 +40,31 @@ def old_account(name: str, ccxt_id: str, market_type: str) -> ExchangeAccount:
     return ExchangeAccount(pk=row.pk, name=name, venue=venue, api_key="key", api_secret="secret")
 
 
+def old_model(app: str, name: str):
+    state = MigrationExecutor(connection).loader.project_state([*BEFORE, ("positions", "0002_mark_price")])
+    return state.apps.get_model(app, name)
+
+
+def as_old_row(model, today):
+    """Today's unsaved row as the old schema's model: the fields the old schema has."""
+    return model(**{f.attname: getattr(today, f.attname) for f in model._meta.concrete_fields if f.attname != "id"})
+
+
+def store_as_the_old_code_did(account: ExchangeAccount, payloads: list[dict]) -> None:
+    """Trades, their positions and kept-aside payloads written into the old schema (today's ingest
+    writes columns it does not have yet): normalised and folded by today's rules, stored through the
+    old schema's models."""
+    trades, rejected = normalise_batch(account, payloads)
+    old_model("trades", "Trade").objects.bulk_create([as_old_row(old_model("trades", "Trade"), t) for t in trades])
+    old_model("trades", "RejectedTrade").objects.bulk_create([as_old_row(old_model("trades", "RejectedTrade"), r) for r in rejected])
+    for symbol in sorted({t.symbol for t in trades}):
+        base, quote = symbol.split("/")
+        book = sorted((t for t in trades if t.symbol == symbol), key=lambda t: fold.fold_order_key(t.timestamp, t.exchange_trade_id))
+        for state in fold.fold_fills([fill_of(t, base, quote) for t in book]):
+            today = store_state(Position(exchange_id=account.pk, symbol=symbol), state)
+            as_old_row(old_model("positions", "Position"), today).save()
+
+
 @pytest.fixture
 def before_the_migration(monkeypatch):
     """The schema and the ids as they were: bare Binance numbers. The latest schema comes back after."""
@@ -60,11 +87,10 @@ def test_stored_binance_ids_are_qualified_and_keep_deduplicating(before_the_migr
     account = old_account("binance_spot", "binance", "spot")
     perp = old_account("bybit_perp", "bybit", "swap")
     make_market(perp, "BTC/USDT:USDT")
-    ingest_trades(account, old_history())
-    ingest_trades(perp, [bybit_trade("e-1")])
     spoiled = binance_trade(4)
     spoiled["info"]["qty"] = "lots"
-    ingest_trades(account, [spoiled])
+    store_as_the_old_code_did(account, [*old_history(), spoiled])
+    store_as_the_old_code_did(perp, [bybit_trade("e-1")])
     assert sorted(Trade.objects.filter(exchange=account).values_list("exchange_trade_id", flat=True)) == ["1", "2", "3"]
 
     del VENUES["binance_spot"].market_id_keys  # the new code, on the old database
