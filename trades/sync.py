@@ -76,8 +76,6 @@ def scrub(text: str, account: ExchangeAccount) -> str:
     return text
 
 
-_modes_read: set[int] = set()  # accounts whose position mode this process has read from the venue
-
 
 def start_ms(account: ExchangeAccount, since: datetime | None = None) -> int:
     start = since or account.backfill_since or timezone.now() - timedelta(days=settings.SYNC_BACKFILL_DAYS)
@@ -236,10 +234,11 @@ class RestSync:
             await self.read_position_mode()
 
     async def read_position_mode(self) -> None:
-        """Where the venue reports it, the account's position mode, read once per process: the
-        legs of its trades follow from it. A venue that cannot say leaves the operator's setting."""
+        """Where the venue reports it, the account's position mode, read once a pass (one call, before
+        any page: the legs of its trades follow from it, and an operator may switch it between
+        passes). A venue that cannot say leaves the operator's setting."""
         account, venue = self.account, self.account.venue_object
-        if len(venue.position_modes) < 2 or account.pk in _modes_read:
+        if len(venue.position_modes) < 2:
             return
         symbols = [account.market_symbol(s) for s in account.symbols]
         try:
@@ -249,7 +248,6 @@ class RestSync:
         except Exception as error:  # the sync goes on in the mode the account says
             logger.warning("could not read the position mode of %s: %s", account.name, scrub(one_line_error(error), account))
             return
-        _modes_read.add(account.pk)
         if mode and mode != account.position_mode:
             logger.info("%s is in %s mode on the venue (was %s)", account.name, mode, account.position_mode)
             account.position_mode = mode
