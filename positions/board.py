@@ -57,6 +57,12 @@ def market_type(venue_name: str) -> str:
     return venue.market_label if venue else venue_name
 
 
+def pays_funding(venue_name: str) -> bool:
+    """Whether an account's venue books funding: its markets are perpetual swaps."""
+    venue = VENUES.get(venue_name)
+    return venue is not None and venue.market_type == "swap"
+
+
 class Column(NamedTuple):
     field: str
     title: str
