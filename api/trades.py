@@ -113,9 +113,12 @@ class TradeStatisticsOut(Schema):
     notional: DecimalString
     fees: dict[str, DecimalString]
     vwap: DecimalString | None
+    funding: dict[str, DecimalString] = Field(description="Funding per settle coin in the range: received minus paid.")
+    funding_paid: dict[str, DecimalString]
+    funding_received: dict[str, DecimalString]
 
 
-@router.get("/trades/statistics", response=TradeStatisticsOut, summary="Count, volumes, notional, fees and VWAP of a symbol")
+@router.get("/trades/statistics", response=TradeStatisticsOut, summary="Count, volumes, notional, fees, VWAP and funding of a symbol")
 async def trade_statistics(
     request,
     symbol: SymbolRef = Query(..., description=SYMBOL_HELP),
