@@ -11,7 +11,7 @@ from aiohttp import web
 from .faults import FaultError
 from .generator import FeeRule
 from .keys import SIMULATOR
-from .ledger import CLOSING_KINDS, KINDS, LEG_NAMES, LONG, NET, SHORT, Book
+from .ledger import CLOSING_KINDS, KINDS, LEG_NAMES, LONG, NET, Book
 from .money import FEE_QUANTUM, Rejected, plain, to_units
 
 _LEGS = {name: leg for leg, name in LEG_NAMES.items() if name}

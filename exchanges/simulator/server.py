@@ -73,7 +73,7 @@ class Simulator:
         ts = self.now_ms()
         indices = []
         for q, p, f, c, m, *more in fills:
-            kind, leg = (more + [TRADE, None])[:2] if more else (TRADE, None)
+            kind, leg = (*more, TRADE, None)[:2]
             indices.append(book.add_fill(order, ts=ts, qty=q, price=p, fee=f, coin=c, maker=m, kind=kind, leg=leg))
         return self._published(book, indices)
 

@@ -202,3 +202,23 @@ def test_the_audit_finds_a_missing_funding_payment_and_a_missing_liquidation(sim
     assert (repaired.repaired, repaired.funding_repaired) == (1, 1)
     assert Trade.objects.get(exchange=account, exchange_trade_id=liquidation["id"]).kind == "liquidation"
     assert_funding_matches_truth(account, simulator.funding_truth(account=ONE_WAY))
+
+
+def test_a_market_read_before_funding_was_kept_is_read_again_from_the_start_once(simulator, simulated_accounts):
+    account = simulated_accounts[ONE_WAY]
+    simulator.post_trades(trade(ONE_WAY, BTC, "buy", "0.5", "60000"))
+    simulator.post_funding(account=ONE_WAY, symbol=BTC, rate="0.0001")
+    (liquidation,) = simulator.post_trades(trade(ONE_WAY, BTC, "sell", "0.5", "50000", kind="liquidation"))
+    # as an older tracker left it: its cursor past all of it, no funding cursor, only the fill stored
+    rest_pass(account)
+    Trade.objects.filter(exchange=account, kind="liquidation").delete()
+    FundingPayment.objects.all().delete()
+    FundingCursor.objects.all().delete()
+
+    rest_pass(account)
+
+    assert Trade.objects.get(exchange=account, exchange_trade_id=liquidation["id"]).kind == "liquidation"
+    assert_funding_matches_truth(account, simulator.funding_truth(account=ONE_WAY))
+    calls = simulator.stats()["requests"]["GET /v5/execution/list"]
+    rest_pass(account)  # the funding cursors are there now: from the cursor on, as before
+    assert simulator.stats()["requests"]["GET /v5/execution/list"] - calls == 2  # one page per market
