@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 
+from ..budgets import Budget
+
 # ccxt.pro keeps an account's last `tradesLimit` trades (1,000 by default) for the next watch call;
 # a stream whose ingest waits longer than that many trades take to arrive (behind a REST pass's
 # pages, say: about a second at 1,000 trades/s) loses the oldest to the next REST pass. Keep ten times
@@ -45,6 +47,9 @@ class Venue:
     ticker_price_keys: tuple[str, ...] = ("markPrice", "lastPrice", "price")  # in each ticker's `info`
     stream_cache_key: str = "myTrades"  # where ccxt.pro keeps the streamed trades, and its futures' key
     history_days: int | None = None  # how far back the venue serves trade history, where known
+    # The limits the venue counts requests against, each spent from one budget shared by every client
+    # on its key (see `exchanges.budgets`).
+    budgets: tuple[Budget, ...] = ()
 
     def __repr__(self) -> str:
         return f"<Venue {self.name}>"
@@ -58,6 +63,11 @@ class Venue:
         if self.rate_limit_ms is not None:
             config["rateLimit"] = self.rate_limit_ms
         return config
+
+    def budget_usage(self, headers: dict) -> list[tuple[str, float, int]]:
+        """What an answer's headers say is spent: (budget name, window seconds, used) for each budget the
+        venue reports on; none where it sends no usage headers."""
+        return []
 
     def is_own_streamed_trade(self, trade: dict) -> bool:
         """Whether a trade the account's stream pushed is one of the venue's, where one stream carries
