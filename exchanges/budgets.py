@@ -304,8 +304,8 @@ class SharedBudget:
                         if self._puts % 200 == 0:
                             await self.store.leak(at)
                         return at
-                if marked:  # still waiting: keep the mark alive
-                    await self.store.mark_urgent(waiter, self.clock() + URGENT_TTL_MS)
+                if marked:  # still waiting: the mark lasts past this wait
+                    await self.store.mark_urgent(waiter, self.clock() + wait + URGENT_TTL_MS)
                 await self.sleep(wait / 1000)
         finally:
             if marked:

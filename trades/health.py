@@ -51,6 +51,8 @@ class AccountHealth:
     last_audit_differing: int = 0  # stored trades whose content differs from the exchange's copy
     down_reason: str = ""
     down_since: datetime | None = None
+    rest_interval_seconds: float | None = None
+    rest_planned_interval_seconds: float | None = None
 
     @property
     def state(self) -> str:
@@ -128,6 +130,8 @@ def sync_health(*, now: datetime, account_id: int | None = None) -> list[Account
                 last_audit_differing=stream.last_audit_differing,
                 down_reason=stream.down_reason,
                 down_since=stream.down_since,
+                rest_interval_seconds=stream.rest_interval_seconds,
+                rest_planned_interval_seconds=stream.rest_planned_interval_seconds,
             )
         )
     return result
@@ -141,6 +145,14 @@ def mark_down(account: ExchangeAccount, reason: str) -> None:
     health.down_reason, health.last_error, health.last_error_at = reason, reason, now
     health.down_since = health.down_since or now
     health.save(update_fields=["down_reason", "down_since", "last_error", "last_error_at"])
+
+
+def note_rest_cadence(account: ExchangeAccount, seconds: float, planned_seconds: float) -> None:
+    """The seconds between the starts of the account's last two REST passes, and the interval its
+    request budgets plan for it (longer than SYNC_INTERVAL_SECONDS where its accounts do not fit)."""
+    StreamHealth.objects.update_or_create(
+        account=account, defaults={"rest_interval_seconds": round(seconds, 3), "rest_planned_interval_seconds": round(planned_seconds, 3)}
+    )
 
 
 def mark_up(account: ExchangeAccount) -> None:
