@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
@@ -16,6 +16,7 @@ from .models import RejectedTrade, StreamHealth, SyncCursor
 
 
 OK, DOWN = "ok", "down"
+CADENCE_SLACK_SECONDS = 1.0  # a tick that comes a little early is not skipped for it
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,22 @@ def note_rest_cadence(account: ExchangeAccount, seconds: float, planned_seconds:
     StreamHealth.objects.update_or_create(
         account=account, defaults={"rest_interval_seconds": round(seconds, 3), "rest_planned_interval_seconds": round(planned_seconds, 3)}
     )
+
+
+def last_rest_pass_at(account: ExchangeAccount) -> datetime | None:
+    """When the account's last REST pass ended (its newest symbol pass); none before its first."""
+    return SyncCursor.objects.filter(account=account).aggregate(last=Max("last_sync_at"))["last"]
+
+
+def rest_pass_due(account: ExchangeAccount, *, now: datetime) -> bool:
+    """Whether a scheduled pass (Celery beat's, every SYNC_INTERVAL_SECONDS) should run: the account's
+    last pass was at least its planned interval ago. The interval is longer than the schedule's
+    where the accounts on one request budget do not all fit in it, so some ticks are skipped."""
+    planned = StreamHealth.objects.filter(account=account).values_list("rest_planned_interval_seconds", flat=True).first()
+    last = last_rest_pass_at(account)
+    if not planned or last is None:
+        return True
+    return (now - last).total_seconds() >= planned - CADENCE_SLACK_SECONDS
 
 
 def mark_up(account: ExchangeAccount) -> None:

@@ -10,15 +10,17 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils import timezone
 
 from exchanges.budgets import CATCH_UP, ROUTINE, priority
 from exchanges.connectors import ExchangeConnector, one_line_error
 from exchanges.models import ExchangeAccount
+from exchanges.throttle import pass_interval
 from exchanges.validation import account_errors, one_line
 
 from .backoff import AccountStopped
 from .db import db_sync_to_async, share_the_interpreter_finely
-from .health import mark_down, mark_up, note_rest_cadence
+from .health import last_rest_pass_at, mark_down, mark_up, note_rest_cadence
 from .models import StreamHealth, Trade
 from .streams import AccountStream
 from .sync import RestSync, SyncResult, _record_error, scrub
@@ -36,6 +38,17 @@ async def with_rest_client(account: ExchangeAccount, work):
         return await work(connector.rest_client(), [account.market_symbol(s) for s in account.symbols])
     finally:
         await connector.close()
+
+
+async def budgeted_rest_pass(account: ExchangeAccount, client, symbols: list[str]) -> SyncResult:
+    """A REST pass outside a running synchronizer (a Celery task, on a client of its own) that notes
+    what it spent as the account's demand on its request budgets, and the cadence it got."""
+    previous = await db_sync_to_async(last_rest_pass_at)(account)
+    result = await RestSync(account, client).run(symbols)
+    if previous is not None and not result.failed:  # a first pass is a backfill: its weight says nothing of a routine one
+        planned = await pass_interval(account.name, client.budget_hook.spent, settings.SYNC_INTERVAL_SECONDS)
+        await _write_health(note_rest_cadence, account, (timezone.now() - previous).total_seconds(), planned)
+    return result
 
 
 @dataclass
