@@ -48,6 +48,7 @@ URGENT_TTL_MS = 30_000  # a catch-up waiter's mark outlives a process that died 
 DEMAND_TTL_MS = 15 * 60_000
 ROUTINE_SHARE = 0.8  # of a budget's rate, what routine passes are planned to fill: the rest is headroom
 POLL_MS = 50  # how often a routine request looks again while a catch-up waits
+LEAK_EVERY = 200  # requests between two clean-ups of a budget's expired entries
 
 REDIS_ERRORS = (RedisError, OSError)
 _timestamp = attrgetter("timestamp")
@@ -199,7 +200,10 @@ class RedisStore:
         return int(await (await self._redis()).zcount(self.key, self.algorithm.window_start(rate, at_ms), at_ms))
 
     async def leak(self, at_ms: int) -> None:
-        await (await self._bucket()).leak(at_ms)
+        """Drop what every window has left behind; a budget no process spends any more expires."""
+        bucket = await self._bucket()
+        await bucket.leak(at_ms)
+        await bucket.redis.pexpire(self.key, 2 * max(rate.interval for rate in self.rates))
 
     async def blocked_until(self) -> int:
         value = await (await self._redis()).get(self.key + ":blocked")
@@ -218,12 +222,15 @@ class RedisStore:
             await redis.zrem(self.key + ":urgent", waiter)
         else:
             await redis.zadd(self.key + ":urgent", {waiter: until_ms})
+            await redis.pexpire(self.key + ":urgent", DEMAND_TTL_MS)
 
     async def urgent_waiting(self, at_ms: int) -> bool:
         return bool(await (await self._redis()).zcount(self.key + ":urgent", at_ms + 1, "+inf"))
 
     async def set_demand(self, member: str, weight_per_pass: float, until_ms: int) -> None:
-        await (await self._redis()).hset(self.key + ":demand", member, f"{weight_per_pass}:{until_ms}")
+        redis = await self._redis()
+        await redis.hset(self.key + ":demand", member, f"{weight_per_pass}:{until_ms}")
+        await redis.pexpire(self.key + ":demand", DEMAND_TTL_MS)
 
     async def demand(self, at_ms: int) -> float:
         total = 0.0
@@ -301,7 +308,7 @@ class SharedBudget:
                     wait = await self.store.put(weight, at)
                     if not wait:
                         self._puts += 1
-                        if self._puts % 200 == 0:
+                        if self._puts % LEAK_EVERY == 1:
                             await self.store.leak(at)
                         return at
                 if marked:  # still waiting: the mark lasts past this wait

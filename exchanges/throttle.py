@@ -67,7 +67,7 @@ class BudgetHook:
     `spent` counts the weight this client spent per budget key: what a pass cost."""
 
     def __init__(self, client, venue, *, api_key: str, base_url: str, redis_url: str):
-        self.client, self.venue = client, venue
+        self.venue = venue
         self.api_key, self.base_url, self.redis_url = api_key, base_url, redis_url
         self.spent: dict[str, int] = {}
         self._request: tuple = ((), "")
