@@ -288,7 +288,9 @@ class SharedBudget:
         return wait
 
     async def acquire(self, weight: int, level: int = ROUTINE) -> int:
-        """Wait until `weight` may be spent, spend it, and return the time (ms) it was spent at."""
+        """Wait until `weight` may be spent, spend it, and return the time (ms) it was spent at. A
+        request heavier than a whole window (none is, at the venues' limits) spends the window."""
+        weight = min(weight, *(rate.limit for rate in self.rates))
         return await self._with_fallback(lambda: self._acquire(weight, level))
 
     async def _acquire(self, weight: int, level: int) -> int:

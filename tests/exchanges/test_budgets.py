@@ -180,3 +180,10 @@ async def test_a_budget_counts_on_in_the_process_while_redis_is_unreachable():
     time = FakeTime()
     budget = shared(BINANCE_WEIGHT, time, store=RedisStore("redis://127.0.0.1:1/0", "budget:test:gone", rates_of(BINANCE_WEIGHT, ""), True))
     assert await budget.acquire(20) == T0
+
+
+async def test_a_request_heavier_than_a_window_spends_the_whole_window_rather_than_wait_forever():
+    time = FakeTime()
+    budget = shared(Budget("weight", "ip", (Window(10, 60),), fixed_windows=True, weight_per_cost=5), time)
+    assert await budget.acquire(50) == T0
+    assert not await settle(asyncio.create_task(budget.acquire(1)))
