@@ -164,6 +164,10 @@ class AccountHealthOut(Schema):
     last_audit_checked: int = Field(description="Trades the last audit read back.")
     last_audit_missing: int = Field(description="Of those, how many were not stored.")
     last_audit_differing: int = Field(description="Of those, how many are stored with content other than the exchange's (an alarm).")
+    rest_interval_seconds: float | None = Field(description="Seconds between the starts of the account's last two REST passes: the cadence it gets.")
+    rest_planned_interval_seconds: float | None = Field(
+        description="The REST interval its request budgets allow: SYNC_INTERVAL_SECONDS, or longer where the accounts sharing a budget do not all fit in it."
+    )
     symbols: list[SymbolHealthOut]
 
 

@@ -15,10 +15,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import ccxt
 import ccxt.pro
+from django.conf import settings
 
 from .models import ExchangeAccount, Market, canonical_symbol
 from .markets import forget_markets
-from .throttle import credit_idle_time
+from .throttle import credit_idle_time, pass_interval, share_budgets
 from .venues import VENUES, UnsupportedAccount, Venue, unknown_venue_message
 
 
@@ -76,8 +77,10 @@ def build_client(account: ExchangeAccount, **overrides) -> ccxt.pro.Exchange:
     config = client_config(account)
     for key, value in overrides.items():
         config[key] = {**config[key], **value} if isinstance(config.get(key), dict) and isinstance(value, dict) else value
-    client = getattr(ccxt.pro, _venue(account).ccxt_id)(config)
+    venue = _venue(account)
+    client = getattr(ccxt.pro, venue.ccxt_id)(config)
     credit_idle_time(client)
+    share_budgets(client, venue, api_key=str(account.api_key), base_url=account.base_url, redis_url=settings.REDIS_URL)
     if account.base_url:
         client.urls["api"] = point_urls_at(client.urls["api"], account.base_url)
     return client
@@ -182,6 +185,17 @@ class ExchangeConnector:
                 break
         self._last_new = client
         return client
+
+    def rest_spent(self) -> dict[str, int]:
+        """The request weight the REST client spent so far, per budget key."""
+        return dict(self.rest_client().budget_hook.spent)
+
+    async def rest_pass_interval(self, spent_before: dict[str, int], base_seconds: float) -> float:
+        """The seconds until the account's next routine REST pass, now that one pass spent what
+        `rest_spent()` adds to `spent_before`: `base_seconds` while the accounts on its budgets fit,
+        longer where they together would spend more than the budget allows."""
+        spent = {key: weight - spent_before.get(key, 0) for key, weight in self.rest_spent().items()}
+        return await pass_interval(self.account.name, spent, base_seconds)
 
     async def close(self) -> None:
         if self._rest is not None:

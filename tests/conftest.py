@@ -24,6 +24,16 @@ def _markets_read_afresh():
     forget_markets()
 
 
+@pytest.fixture(autouse=True)
+def _request_budgets_afresh():
+    """Each test starts with no request budget spent: a simulator's port may be reused by the next."""
+    from exchanges.budgets import forget_budgets
+
+    forget_budgets()
+    yield
+    forget_budgets()
+
+
 @pytest.fixture
 async def async_db():
     """For async tests: they reach the database from asgiref's worker thread, whose connection must

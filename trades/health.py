@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
@@ -16,6 +16,7 @@ from .models import RejectedTrade, StreamHealth, SyncCursor
 
 
 OK, DOWN = "ok", "down"
+CADENCE_SLACK_SECONDS = 1.0  # a tick that comes a little early is not skipped for it
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class AccountHealth:
     last_audit_differing: int = 0  # stored trades whose content differs from the exchange's copy
     down_reason: str = ""
     down_since: datetime | None = None
+    rest_interval_seconds: float | None = None
+    rest_planned_interval_seconds: float | None = None
 
     @property
     def state(self) -> str:
@@ -128,6 +131,8 @@ def sync_health(*, now: datetime, account_id: int | None = None) -> list[Account
                 last_audit_differing=stream.last_audit_differing,
                 down_reason=stream.down_reason,
                 down_since=stream.down_since,
+                rest_interval_seconds=stream.rest_interval_seconds,
+                rest_planned_interval_seconds=stream.rest_planned_interval_seconds,
             )
         )
     return result
@@ -141,6 +146,30 @@ def mark_down(account: ExchangeAccount, reason: str) -> None:
     health.down_reason, health.last_error, health.last_error_at = reason, reason, now
     health.down_since = health.down_since or now
     health.save(update_fields=["down_reason", "down_since", "last_error", "last_error_at"])
+
+
+def note_rest_cadence(account: ExchangeAccount, seconds: float, planned_seconds: float) -> None:
+    """The seconds between the starts of the account's last two REST passes, and the interval its
+    request budgets plan for it (longer than SYNC_INTERVAL_SECONDS where its accounts do not fit)."""
+    StreamHealth.objects.update_or_create(
+        account=account, defaults={"rest_interval_seconds": round(seconds, 3), "rest_planned_interval_seconds": round(planned_seconds, 3)}
+    )
+
+
+def last_rest_pass_at(account: ExchangeAccount) -> datetime | None:
+    """When the account's last REST pass ended (its newest symbol pass); none before its first."""
+    return SyncCursor.objects.filter(account=account).aggregate(last=Max("last_sync_at"))["last"]
+
+
+def rest_pass_due(account: ExchangeAccount, *, now: datetime) -> bool:
+    """Whether a scheduled pass (Celery beat's, every SYNC_INTERVAL_SECONDS) should run: the account's
+    last pass was at least its planned interval ago. The interval is longer than the schedule's
+    where the accounts on one request budget do not all fit in it, so some ticks are skipped."""
+    planned = StreamHealth.objects.filter(account=account).values_list("rest_planned_interval_seconds", flat=True).first()
+    last = last_rest_pass_at(account)
+    if not planned or last is None:
+        return True
+    return (now - last).total_seconds() >= planned - CADENCE_SLACK_SECONDS
 
 
 def mark_up(account: ExchangeAccount) -> None:

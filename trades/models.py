@@ -197,6 +197,10 @@ class StreamHealth(models.Model):
     last_audit_checked = models.PositiveIntegerField(default=0, help_text="Trades the last audit read back.")
     last_audit_missing = models.PositiveIntegerField(default=0, help_text="Of those, how many were not stored.")
     last_audit_differing = models.PositiveIntegerField(default=0, help_text="Of those, how many are stored with other content.")
+    rest_interval_seconds = models.FloatField(null=True, blank=True, help_text="Seconds between the starts of the last two REST passes.")
+    rest_planned_interval_seconds = models.FloatField(
+        null=True, blank=True, help_text="The interval the request budgets allow: SYNC_INTERVAL_SECONDS, or longer where the accounts on a budget do not fit."
+    )
 
     class Meta:
         verbose_name_plural = "stream health"

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils import timezone
 
+from exchanges.budgets import CATCH_UP, ROUTINE, priority
 from exchanges.connectors import ExchangeConnector, one_line_error
 from exchanges.models import ExchangeAccount
+from exchanges.throttle import pass_interval
 from exchanges.validation import account_errors, one_line
 
 from .backoff import AccountStopped
 from .db import db_sync_to_async, share_the_interpreter_finely
-from .health import mark_down, mark_up
+from .health import last_rest_pass_at, mark_down, mark_up, note_rest_cadence
 from .models import StreamHealth, Trade
 from .streams import AccountStream
 from .sync import RestSync, SyncResult, _record_error, scrub
@@ -36,6 +40,17 @@ async def with_rest_client(account: ExchangeAccount, work):
         await connector.close()
 
 
+async def budgeted_rest_pass(account: ExchangeAccount, client, symbols: list[str]) -> SyncResult:
+    """A REST pass outside a running synchronizer (a Celery task, on a client of its own) that notes
+    what it spent as the account's demand on its request budgets, and the cadence it got."""
+    previous = await db_sync_to_async(last_rest_pass_at)(account)
+    result = await RestSync(account, client).run(symbols)
+    if previous is not None and not result.failed:  # a first pass is a backfill: its weight says nothing of a routine one
+        planned = await pass_interval(account.name, client.budget_hook.spent, settings.SYNC_INTERVAL_SECONDS)
+        await _write_health(note_rest_cadence, account, (timezone.now() - previous).total_seconds(), planned)
+    return result
+
+
 @dataclass
 class AccountSync:
     """The running sync of one account."""
@@ -48,6 +63,8 @@ class AccountSync:
     last_result: SyncResult | None = None
     backfilled: bool = False
     down: str | None = None  # why the last REST pass could not sync the account; "" while it can; None before a pass
+    catch_up_due: bool = False  # the next pass catches up after a stream (re)connect: its requests go first
+    last_pass_started: float | None = None  # time.monotonic()
 
     @property
     def account(self) -> ExchangeAccount:
@@ -132,19 +149,29 @@ class TradeSynchronizer:
         return await RestSync(state.account, state.connector.rest_client()).run(state.symbols)
 
     async def _rest_loop(self, state: AccountSync) -> None:
+        interval = self.interval_seconds
         while True:
             try:
-                await asyncio.wait_for(state.rest_due.wait(), timeout=self.interval_seconds if self.periodic_rest else None)
+                await asyncio.wait_for(state.rest_due.wait(), timeout=interval if self.periodic_rest else None)
             except TimeoutError:
                 pass
             state.rest_due.clear()
+            level, state.catch_up_due = (CATCH_UP if state.catch_up_due else ROUTINE), False
+            started = time.monotonic()
+            spent_before = state.connector.rest_spent()
             try:
-                result = await RestSync(state.account, state.connector.rest_client()).run(state.symbols)
+                with priority(level):
+                    result = await RestSync(state.account, state.connector.rest_client()).run(state.symbols)
             except Exception as error:  # the venue or the database unreachable, say: the next pass resumes from the cursors
                 await self._went_down(state, scrub(one_line_error(error), state.account), error)
                 await asyncio.sleep(RETRY_SECONDS)
                 state.rest_due.set()
                 continue
+            if state.backfilled:  # a backfill's weight says nothing of what a routine pass costs
+                interval = await state.connector.rest_pass_interval(spent_before, self.interval_seconds)
+            if state.last_pass_started is not None:
+                await _write_health(note_rest_cadence, state.account, started - state.last_pass_started, interval)
+            state.last_pass_started = started
             state.passes += 1
             state.last_result = result
             if not state.backfilled and not result.stopped and len(result.symbols) == len(state.symbols):
@@ -175,11 +202,13 @@ class TradeSynchronizer:
 
     async def _stream_loop(self, state: AccountSync) -> None:
         async def catch_up():
+            state.catch_up_due = True
             state.rest_due.set()
 
         stream = AccountStream(state.account, state.connector.new_client, catch_up, symbols=state.symbols)
         try:
-            await stream.run()
+            with priority(CATCH_UP):  # a reconnect's requests go before routine passes'
+                await stream.run()
         except AccountStopped as stop:
             await db_sync_to_async(_record_error)(state.account, None, str(stop), stop=True)
             await self._halt(state)

@@ -13,10 +13,10 @@ from django.utils import timezone
 from exchanges.models import ExchangeAccount
 
 from .audit import audit_account as audit
+from .health import rest_pass_due
 from .locks import account_lock
 from .schedule import ensure_beat_schedule
-from .sync import RestSync
-from .synchronizer import with_rest_client
+from .synchronizer import budgeted_rest_pass, with_rest_client
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +38,12 @@ def _locked(account_id: int, job):
 
 @shared_task(acks_late=True)
 def sync_account(account_id: int) -> dict | None:
-    """One REST pass for an account from its cursor; never two at once for the same account."""
+    """One REST pass for an account from its cursor, unless its request budgets spread its passes
+    wider than the schedule's ticks; never two at once for the same account."""
     def job(account):
-        result = _with_connector(account, lambda client, symbols: RestSync(account, client).run(symbols))
+        if not rest_pass_due(account, now=timezone.now()):
+            return {"account": account.name, "skipped": True}
+        result = _with_connector(account, lambda client, symbols: budgeted_rest_pass(account, client, symbols))
         return {"account": account.name, "fetched": result.fetched, "new": result.new, "stopped": result.stopped}
 
     return _locked(account_id, job)

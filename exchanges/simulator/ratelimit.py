@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MAX_BAN_SECONDS = 3 * 24 * 3600
+WINDOWS_KEPT = 60
 BYBIT_ENDPOINT_LIMITS = {"/v5/execution/list": 50}
 BINANCE_WEIGHTS = {
     "ping": 1,
@@ -74,6 +75,7 @@ class BinanceWeights:
         self.violations = 0
         self.bans = 0
         self.banned_until = 0.0
+        self.windows: dict[int, int] = {}  # window start (ms) -> weight served in it, the last WINDOWS_KEPT
         self.interval_num, letter, self.interval_unit = interval_parts(limits.interval_seconds)
         self.header = f"X-MBX-USED-WEIGHT-{self.interval_num}{letter}"
 
@@ -81,6 +83,12 @@ class BinanceWeights:
         start = now - now % self.limits.interval_seconds
         if start != self.window_start:
             self.window_start, self.used, self.violations = start, 0, 0
+
+    def _spend(self, weight: int) -> None:
+        self.used += weight
+        self.windows[int(self.window_start * 1000)] = self.used
+        while len(self.windows) > WINDOWS_KEPT:
+            del self.windows[min(self.windows)]
 
     def charge(self, weight: int) -> Verdict:
         now = self.clock()
@@ -95,7 +103,7 @@ class BinanceWeights:
                 self.banned_until = now + seconds
                 return Verdict(418, self.used, seconds)
             return Verdict(429, self.used, max(1, math.ceil(self.window_start + self.limits.interval_seconds - now)))
-        self.used += weight
+        self._spend(weight)
         return Verdict(200, self.used)
 
     def ban(self, seconds: float) -> None:
@@ -111,6 +119,7 @@ class BinanceWeights:
             "violations": self.violations,
             "bans": self.bans,
             "banned_until_ms": int(self.banned_until * 1000) if self.banned_until > self.clock() else None,
+            "windows": [{"start_ms": start, "used": used} for start, used in sorted(self.windows.items())],
         }
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 
+from ..budgets import Budget
+
 # ccxt.pro keeps an account's last `tradesLimit` trades (1,000 by default) for the next watch call;
 # a stream whose ingest waits longer than that many trades take to arrive (behind a REST pass's
 # pages, say: about a second at 1,000 trades/s) loses the oldest to the next REST pass. Keep ten times
@@ -54,6 +56,9 @@ class Venue:
     funding_fields: dict[str, tuple[str, ...]] = {}
     funding_paid_positive: bool = False
     position_modes: tuple[str, ...] = ("one_way",)
+    # The limits the venue counts requests against, each spent from one budget shared by every client
+    # on its key (see `exchanges.budgets`).
+    budgets: tuple[Budget, ...] = ()
 
     def __repr__(self) -> str:
         return f"<Venue {self.name}>"
@@ -67,6 +72,11 @@ class Venue:
         if self.rate_limit_ms is not None:
             config["rateLimit"] = self.rate_limit_ms
         return config
+
+    def budget_usage(self, headers: dict) -> list[tuple[str, float, int]]:
+        """What an answer's headers say is spent: (budget name, window seconds, used) for each budget the
+        venue reports on; none where it sends no usage headers."""
+        return []
 
     def is_own_streamed_trade(self, trade: dict) -> bool:
         """Whether a trade the account's stream pushed is one of the venue's, where one stream carries

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 import ccxt
 
+from ..budgets import IP, USER_ENDPOINT, Budget, Window
 from .base import SPOT, LinearPerpetual, Venue
 from .pagers import DAY_MS, Page, checked
 
@@ -106,6 +107,22 @@ class BybitVenue(Venue):
     pager_class = BybitPager
     ticker_price_keys = ("markPrice", "lastPrice")
     history_days = 730  # "Get Execution (2 years)"
+    # Bybit counts private calls per user (UID: every category of a unified account, on one key) and
+    # endpoint in a rolling second, 10 a second unless the endpoint's own limit says otherwise
+    # (execution/list: 50 on a UTA 2.0 account); and every call, per IP, 600 in 5 seconds.
+    budgets = (
+        Budget("endpoint", USER_ENDPOINT, (Window(10, 1),), endpoint_limits={"v5/execution/list": 50}, private_only=True),
+        Budget("ip", IP, (Window(600, 5),)),
+    )
+
+    def budget_usage(self, headers: dict) -> list[tuple[str, float, int]]:
+        """`X-Bapi-Limit: 50`, `X-Bapi-Limit-Status: 47`: the key's calls of this endpoint left in the
+        current second, on private calls."""
+        lower = {name.lower(): str(value).strip() for name, value in headers.items()}
+        limit, left = lower.get("x-bapi-limit", ""), lower.get("x-bapi-limit-status", "")
+        if not (limit.isdigit() and left.isdigit()):
+            return []
+        return [("endpoint", 1, max(0, int(limit) - int(left)))]
 
     def pager(self) -> BybitPager:
         return BybitPager(self)

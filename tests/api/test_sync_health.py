@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from trades.health import sync_health
+from trades.health import note_rest_cadence, sync_health
 from trades.models import StreamHealth, SyncCursor
 
 from ..factories import make_account
@@ -79,3 +79,11 @@ def test_sync_health_says_which_accounts_are_down_and_why(api, account):
         "spot3": ("ok", ""),
     }
     assert health["bybit_perp"]["down_since"] == "2024-01-01T12:00:00Z"
+
+
+def test_sync_health_shows_the_rest_cadence_each_account_gets(api, account):
+    note_rest_cadence(account, 74.52, 75.0)
+
+    (health,) = api.get("/api/sync-health").json()
+
+    assert (health["rest_interval_seconds"], health["rest_planned_interval_seconds"]) == (74.52, 75.0)

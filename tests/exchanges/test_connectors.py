@@ -90,11 +90,12 @@ BINANCE_WEIGHT_PER_MINUTE = 6000
 
 
 @pytest.mark.parametrize("api, path", BINANCE_WEIGHTS)
-def test_the_binance_limiter_keeps_any_minute_within_the_weight_limit(api, path):
+def test_a_binance_request_spends_its_weight_from_the_ips_minute(api, path):
     client = build_client(ExchangeAccount(name="a", venue="binance_spot"))
-    cost = client.api[api]["get"][path]
-    spacing_ms = client.rateLimit * max(cost.get("cost", 1), cost.get("noSymbol", 0))
+    cost = client.calculate_rate_limiter_cost(api, "GET", path, {}, client.api[api]["get"][path])
+    (weight,) = client.budget_hook.budgets_of(api, path)
 
-    most_calls_in_a_minute = 60_000 // spacing_ms + 1
-
-    assert most_calls_in_a_minute * BINANCE_WEIGHTS[(api, path)] <= BINANCE_WEIGHT_PER_MINUTE
+    key, budget, _ = weight
+    assert budget.weight(cost) == BINANCE_WEIGHTS[(api, path)]
+    assert key.endswith(":weight:ip") and budget.fixed_windows
+    assert [(w.limit, w.seconds) for w in budget.windows] == [(BINANCE_WEIGHT_PER_MINUTE, 60)]

@@ -33,7 +33,7 @@ def rest_pass(account, **kwargs):
 
 
 def test_binance_retry_after_is_honoured(simulator, simulated_accounts):
-    simulator.faults({"action": "429", "count": 1, "protocol": "binance"})
+    simulator.faults({"action": "429", "count": 1, "protocol": "binance", "retry_after": 1})  # the budget waits it out too
     waits = []
 
     async def no_sleep(seconds):

@@ -58,7 +58,8 @@ def test_a_first_pass_backfills_everything_and_a_second_finds_nothing_new(simula
 
 
 def test_rate_limits_and_server_errors_are_waited_out(simulator, account, account_name):
-    simulator.faults({"action": "429", "count": 2}, {"action": "5xx", "count": 2})
+    # Retry-After 1 s (Binance's default is the rest of its minute): the request budget closes for it.
+    simulator.faults({"action": "429", "count": 2, "retry_after": 1}, {"action": "5xx", "count": 2})
     waits = []
 
     async def no_sleep(seconds):
