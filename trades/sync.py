@@ -19,6 +19,7 @@ from exchanges.venues.pagers import Page
 
 from .backoff import AccountStopped, Backoff
 from .db import db_sync_to_async
+from .health import mark_stopped
 from .ingest import ingest_trades, release_unfolded
 from .models import StreamHealth, SyncCursor
 
@@ -111,6 +112,7 @@ def _finish_pass(cursor: SyncCursor, result: SymbolResult) -> None:
     cursor.save(update_fields=["last_sync_at", "last_pass_fetched", "last_pass_new", "last_error"])
 
 
+@transaction.atomic
 def _record_error(account: ExchangeAccount, market_symbol: str | None, message: str, stop: bool = False) -> str:
     """Store the error on the symbol's cursor and the account's health; returns the error the cursor
     held before (empty after a pass that went well), so that a repeated failure is logged once."""
@@ -125,7 +127,7 @@ def _record_error(account: ExchangeAccount, market_symbol: str | None, message: 
     health, _ = StreamHealth.objects.get_or_create(account=account)
     health.last_error, health.last_error_at = message, now
     if stop:
-        health.stopped_reason = message
+        mark_stopped(health, message)
     health.save()
     return previous
 
