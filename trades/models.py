@@ -219,11 +219,12 @@ class StreamEvent(models.Model):
 
     sequence = models.BigIntegerField(primary_key=True)
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    account_id = models.BigIntegerField()  # no foreign key: an event outlives nothing and locks nothing
+    account_id = models.BigIntegerField()  # no foreign key: inserting an event locks no account row
     bot_instance_id = models.BigIntegerField(null=True, blank=True)
     symbol = models.CharField(max_length=32, blank=True, default="", help_text="Canonical BASE/QUOTE; empty for the account as a whole.")
     market_symbol = models.CharField(max_length=64, blank=True, default="", help_text="ccxt's full symbol, where the event has one market.")
-    data = models.JSONField()
+    data = models.JSONField(null=True, blank=True, help_text="Empty for a trade event: its data is the trade's.")
+    trade_id = models.BigIntegerField(null=True, blank=True, help_text="A trade event's trade (no foreign key: nothing to lock).")
     committed_at = models.DateTimeField()
 
     class Meta:

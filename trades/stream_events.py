@@ -39,7 +39,7 @@ from django.utils import timezone
 from exchanges.decimals import decimal_string
 
 from .db import loop_of_database_thread
-from .models import StreamEvent, StreamSequence
+from .models import StreamEvent, StreamSequence, Trade
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ class Event(NamedTuple):
     bot_instance_id: int | None
     symbol: str  # the pair; "" for the account as a whole
     market_symbol: str  # "" where the event is not about one market (a position: per pair)
-    data: dict
+    data: dict | None
+    trade_id: int | None = None  # a trade event's trade: its data, read with the event (trades never change)
 
 
 def _json_value(value):
@@ -81,8 +82,9 @@ WITH counter AS (
     ON CONFLICT (id) DO UPDATE SET last = {StreamSequence._meta.db_table}.last + EXCLUDED.last
     RETURNING last
 ), written AS (
-    INSERT INTO {StreamEvent._meta.db_table} (sequence, kind, account_id, bot_instance_id, symbol, market_symbol, data, committed_at)
-    SELECT counter.last - %(count)s + e.n, e.doc->>0, (e.doc->>1)::bigint, (e.doc->>2)::bigint, e.doc->>3, e.doc->>4, e.doc->5, clock_timestamp()
+    INSERT INTO {StreamEvent._meta.db_table} (sequence, kind, account_id, bot_instance_id, symbol, market_symbol, data, trade_id, committed_at)
+    SELECT counter.last - %(count)s + e.n, e.doc->>0, (e.doc->>1)::bigint, (e.doc->>2)::bigint, e.doc->>3, e.doc->>4,
+           NULLIF(e.doc->5, 'null'::jsonb), (e.doc->>6)::bigint, clock_timestamp()
     FROM counter, jsonb_array_elements(%(events)s::jsonb) WITH ORDINALITY AS e(doc, n)
 )
 SELECT last FROM counter
@@ -195,24 +197,36 @@ class Page:
     read_through: int  # every event up to this sequence was read (those selected are in `events`)
 
 
+_TRADE_FIELDS = (
+    "exchange_trade_id", "order_id", "symbol", "market_symbol", "side", "kind", "leg", "taker_or_maker", "amount",
+    "contract_size", "price", "cost", "fee_cost", "fee_currency", "timestamp", "p1_delta", "p2_delta",
+)  # fmt: skip
+_TRADE_COLUMNS = ", ".join(f't."{f}"' for f in _TRADE_FIELDS)
+
+
 def events_after(sequence: int, selection: Selection, *, limit: int = 500) -> Page:
     """The selected events after `sequence`, in order. `read_through` is where a reader goes on
     from: the last event returned when the page is full, else the last sequence given when the
     statement ran (read in the same snapshot: every sequence up to it had committed)."""
     where, params = _selection_sql(selection)
     sql = f"""
-        SELECT counter.last, e.sequence, e.kind, e.account_id, e.bot_instance_id, e.symbol, e.market_symbol, e.data, e.committed_at
+        SELECT counter.last, e.sequence, e.kind, e.account_id, e.bot_instance_id, e.symbol, e.market_symbol, e.data, e.committed_at,
+               e.trade_id, {_TRADE_COLUMNS}
         FROM {StreamSequence._meta.db_table} counter LEFT JOIN LATERAL (
             SELECT * FROM {StreamEvent._meta.db_table}
             WHERE sequence > %(after)s AND {where} ORDER BY sequence LIMIT %(limit)s
         ) e ON true
+        LEFT JOIN {Trade._meta.db_table} t ON t.id = e.trade_id
         WHERE counter.id = 1 ORDER BY e.sequence
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, {**params, "after": sequence, "limit": limit})
         rows = cursor.fetchall()
     events = [
-        StreamEvent(sequence=r[1], kind=r[2], account_id=r[3], bot_instance_id=r[4], symbol=r[5], market_symbol=r[6], data=_data(r[7]), committed_at=r[8])
+        StreamEvent(
+            sequence=r[1], kind=r[2], account_id=r[3], bot_instance_id=r[4], symbol=r[5], market_symbol=r[6],
+            data=_data(r[7]) if r[9] is None else _trade_data(r[3], r[4], r[9], r[10:]), committed_at=r[8], trade_id=r[9],
+        )  # fmt: skip
         for r in rows
         if r[1] is not None
     ]
@@ -224,6 +238,12 @@ def events_after(sequence: int, selection: Selection, *, limit: int = 500) -> Pa
 
 def _data(value):
     return json.loads(value) if isinstance(value, str) else value
+
+
+def _trade_data(account_id: int, bot_instance_id: int | None, trade_id: int, values) -> dict:
+    """A trade event's data, with the fields the API's trades have, written as the API writes them."""
+    fields = {f: _json_value(v) if isinstance(v, (Decimal, datetime)) else v for f, v in zip(_TRADE_FIELDS, values)}
+    return {"id": trade_id, "account_id": account_id, "bot_instance_id": bot_instance_id, **fields}
 
 
 def prune_history(now: datetime | None = None) -> int:
@@ -238,25 +258,11 @@ def prune_history(now: datetime | None = None) -> int:
     return deleted
 
 
-_TRADE_FIELDS = (
-    "exchange_trade_id", "order_id", "symbol", "market_symbol", "side", "kind", "leg", "taker_or_maker", "amount",
-    "contract_size", "price", "cost", "fee_cost", "fee_currency", "timestamp", "p1_delta", "p2_delta",
-)  # fmt: skip
-
-
 def trade_events(trades) -> list[Event]:
-    """A "trade" event per stored trade, with the fields the API's trades have."""
-    return [
-        Event(
-            StreamEvent.Kind.TRADE,
-            t.exchange_id,
-            t.bot_instance_id,
-            t.symbol,
-            t.market_symbol,
-            {"id": t.id, "account_id": t.exchange_id, "bot_instance_id": t.bot_instance_id, **{f: getattr(t, f) for f in _TRADE_FIELDS}},
-        )
-        for t in trades
-    ]
+    """A "trade" event per stored trade. The event refers to the trade (whose data a reader reads
+    with it) rather than copying it: the copy would double what ingest writes per trade."""
+    kind = StreamEvent.Kind.TRADE
+    return [Event(kind, t.exchange_id, t.bot_instance_id, t.symbol, t.market_symbol, None, t.id) for t in trades]
 
 
 _FUNDING_FIELDS = ("exchange_funding_id", "symbol", "market_symbol", "leg", "timestamp", "amount", "currency", "rate", "position_size")
