@@ -169,3 +169,50 @@ def test_decimals_travel_as_their_exact_strings(account):
 
 def test_emitting_needs_the_projects_database_backend():
     assert connection.vendor == "postgresql" and hasattr(connection, "before_commit")
+
+
+def _kinds_and_alarms() -> list[tuple[str, str | None, str | None]]:
+    return [(e.kind, (e.data or {}).get("alarm"), (e.data or {}).get("state")) for e in events_after(0, EVERYTHING).events]
+
+
+def test_an_account_going_down_raises_its_alarm_once_and_coming_back_clears_it(account):
+    from trades.health import mark_down, mark_up
+
+    mark_down(account, "the venue cannot be reached")
+    mark_down(account, "the venue cannot be reached")
+    mark_up(account)
+    mark_up(account)
+
+    assert _kinds_and_alarms() == [("alarm", "account_down", "raised"), ("alarm", "account_down", "cleared")]
+    assert events_after(0, EVERYTHING).events[0].data["reason"] == "the venue cannot be reached"
+
+
+def test_a_reused_trade_id_raises_an_alarm(account):
+    ingest_trades(account, [binance_trade(1, amount="1")])
+    ingest_trades(account, [binance_trade(1, amount="2")])
+
+    assert _kinds_and_alarms()[-1] == ("alarm", "trade_id_reused", "raised")
+
+
+def test_a_new_mark_is_an_event(account):
+    from positions.marks import store_marks
+
+    store_marks(account, {"BTC/USDT": Decimal("104.50")}, timezone.now())
+
+    (event,) = events_after(0, EVERYTHING).events
+    assert (event.kind, event.market_symbol, event.data["price"]) == ("mark", "BTC/USDT", "104.5")
+
+
+def test_funding_payments_announced_by_their_signal_are_events(account):
+    from trades.models import FundingPayment
+    from trades.signals import funding_inserted
+
+    with transaction.atomic():
+        payment = FundingPayment.objects.create(
+            exchange=account, exchange_funding_id="f1", symbol="BTC/USDT", market_symbol="BTC/USDT:USDT",
+            timestamp=timezone.now(), amount=Decimal("-0.125"), currency="USDT", raw={},
+        )  # fmt: skip
+        funding_inserted.send(sender=FundingPayment, payments=[payment])
+
+    (event,) = [e for e in events_after(0, EVERYTHING).events if e.kind == "funding"]
+    assert (event.data["exchange_funding_id"], event.data["amount"], event.market_symbol) == ("f1", "-0.125", "BTC/USDT:USDT")
