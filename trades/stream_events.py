@@ -173,7 +173,8 @@ def _selection_sql(selection: Selection) -> tuple[str, dict]:
         where.append("account_id = ANY(%(accounts)s)")
         params["accounts"] = selection.accounts
     if selection.bots is not None:
-        where.append("bot_instance_id = ANY(%(bots)s)")
+        # Marks and alarms belong to no bot: a bot's subscriber gets its account's and markets' own.
+        where.append("(bot_instance_id = ANY(%(bots)s) OR kind IN ('mark', 'alarm'))")
         params["bots"] = selection.bots
     if selection.pairs is not None or selection.markets is not None:
         # An event about the account as a whole (symbol "") concerns every symbol of it; a position

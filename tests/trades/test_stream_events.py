@@ -216,3 +216,17 @@ def test_funding_payments_announced_by_their_signal_are_events(account):
 
     (event,) = [e for e in events_after(0, EVERYTHING).events if e.kind == "funding"]
     assert (event.data["exchange_funding_id"], event.data["amount"], event.market_symbol) == ("f1", "-0.125", "BTC/USDT:USDT")
+
+
+def test_a_bots_selection_keeps_its_accounts_marks_and_alarms(account):
+    emit(
+        [
+            Event("trade", account.pk, 7, "BTC/USDT", "BTC/USDT", {"n": 1}),
+            Event("trade", account.pk, None, "BTC/USDT", "BTC/USDT", {"n": 2}),
+            Event("mark", account.pk, None, "BTC/USDT", "BTC/USDT", {"n": 3}),
+            Event("alarm", account.pk, None, "", "", {"n": 4}),
+        ]
+    )
+
+    selection = Selection(accounts=[account.pk], kinds=list(stream_events.KINDS), bots=[7])
+    assert [e.data["n"] for e in events_after(0, selection).events] == [1, 3, 4]
