@@ -16,8 +16,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["name", "user__username", "hint"]
     actions = ["revoke"]
 
+    filter_horizontal = ["accounts"]
+
     def get_fields(self, request, obj=None):
-        return ["user", "name"] if obj is None else ["user", "name", "hint", "created_at", "last_used_at", "revoked_at"]
+        return ["user", "name", "accounts"] if obj is None else ["user", "name", "accounts", "hint", "created_at", "last_used_at", "revoked_at"]
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["user", "hint", "created_at", "last_used_at", "revoked_at"]
@@ -31,6 +33,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
         obj.token_hash, obj.hint, obj.created_at = api_token.token_hash, api_token.hint, api_token.created_at
         obj._state.adding = False
         messages.warning(request, f"The new API token, shown only this once: {token}")
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        forget_tokens([form.instance.token_hash])  # its accounts may have changed
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):

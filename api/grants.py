@@ -23,9 +23,13 @@ class Grant:
     permissions: frozenset[str]
     last_used_at: datetime | None
     read_at: float
+    account_ids: frozenset[int] | None = None  # the accounts it may read; None: every account
 
     def allows(self, permissions: tuple[str, ...]) -> bool:
         return self.is_superuser or self.permissions.issuperset(permissions)
+
+    def may_read_account(self, account_id: int) -> bool:
+        return self.account_ids is None or account_id in self.account_ids
 
     def is_fresh(self) -> bool:
         return time.monotonic() - self.read_at < settings.API_TOKEN_CACHE_SECONDS

@@ -21,7 +21,8 @@ class ApiTokenQuerySet(models.QuerySet):
 
 class ApiToken(models.Model):
     """A bearer token for the JSON API. Only its SHA-256 is stored: the token itself is shown once,
-    when it is issued. A token acts as its user, with that user's view permissions."""
+    when it is issued. A token acts as its user, with that user's view permissions, on the accounts
+    it names (`accounts`), or on every account when it names none."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=64, blank=True, default="", help_text="What uses it, e.g. the grafana exporter.")
@@ -30,6 +31,12 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    accounts = models.ManyToManyField(
+        "exchanges.ExchangeAccount",
+        blank=True,
+        related_name="+",
+        help_text="The accounts this token may read; none chosen: every account.",
+    )
 
     objects = ApiTokenQuerySet.as_manager()
 

@@ -26,6 +26,7 @@ from exchanges.venues import Venue
 from . import change_stamp
 from .events import POSITIONS_GROUP
 from .models import MarkPrice, Position
+from .stream import emit_marks
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def tracked_market_symbols(account: ExchangeAccount) -> list[str]:
     return sorted({account.market_symbol(s) for s in symbols})
 
 
+@transaction.atomic
 def store_marks(account: ExchangeAccount, prices: dict[str, Decimal], fetched_at) -> list[MarkPrice]:
     marks = [
         MarkPrice(account=account, market_symbol=m, symbol=canonical_symbol(m), price=p, fetched_at=fetched_at)
@@ -70,6 +72,7 @@ def store_marks(account: ExchangeAccount, prices: dict[str, Decimal], fetched_at
         unique_fields=["account", "market_symbol"],
         update_fields=["symbol", "price", "fetched_at"],
     )
+    emit_marks(stored)
     transaction.on_commit(change_stamp.bump)
     return stored
 

@@ -31,6 +31,7 @@ from . import fold
 from .events import positions_changed
 from .models import Position
 from .storage import lock_book_and_read_latest, update_position
+from .stream import emit_positions_removed, emit_positions_written
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +204,7 @@ def replay_book(book: Book, from_key: tuple, step: Decimal) -> list[Position]:
         for t in Trade.objects.filter(**book.filter(), timestamp__gte=start_key[0]).order_by(*FOLD_ORDER)
         if trade_order_key(t) >= start_key
     ]
+    emit_positions_removed(dropped)
     Position.objects.filter(id__in=[p.id for p in dropped]).delete()
     base, quote = book.symbol.split("/", 1)
     states = fold.fold_fills([fill_of(t, base, quote) for t in trades], step)
@@ -222,7 +224,9 @@ def fold_book(book: Book, trades: list[Trade]) -> list[Position]:
 
 
 def _after_commit_tell(written: list[Position]) -> None:
+    """The positions written go on the live stream (in this transaction) and to the pages (after it)."""
     if written:
+        emit_positions_written(written)
         changed = sorted({Book.of(p) for p in written}, key=lambda b: b.sort_key)
         transaction.on_commit(lambda: positions_changed(changed))
 

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 logger = logging.getLogger(__name__)
 
+ENGINE = "tracker_project.postgresql_backend"  # Django's, with hooks before commit
 EMBEDDED_ENGINE = "tracker_project.embedded_backend"
 
 _started: dict[Path, dict] = {}  # data directory -> the HOST and PORT of the server this process joined
@@ -35,7 +36,7 @@ def parse_database_url(url: str) -> dict:
     host = query.pop("host", None) or parts.hostname or ""
     port = query.pop("port", None) or parts.port or ""
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": ENGINE,
         "NAME": unquote(parts.path.lstrip("/")) or "postgres",
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),

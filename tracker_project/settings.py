@@ -175,3 +175,8 @@ SYNC_RECHECK_HOURS = env_int("SYNC_RECHECK_HOURS", 24)
 STREAM_IDLE_SECONDS = float(env_str("STREAM_IDLE_SECONDS", "300"))
 ACCOUNT_RELOAD_SECONDS = float(env_str("ACCOUNT_RELOAD_SECONDS", "10"))
 MARK_REFRESH_SECONDS = float(env_str("MARK_REFRESH_SECONDS", "10"))
+
+# The live stream for programs (/ws/stream/): how long its events are kept for a client that
+# resumes, and how often a connected client's events are looked for when no wake-up came.
+STREAM_HISTORY_HOURS = float(env_str("STREAM_HISTORY_HOURS", "24"))
+STREAM_POLL_SECONDS = float(env_str("STREAM_POLL_SECONDS", "5"))

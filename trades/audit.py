@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
 
+from . import stream_events
 from .backoff import Backoff
 from .db import db_sync_to_async
 from .fold_order import trade_id_key
@@ -86,15 +88,28 @@ def _differing(account: ExchangeAccount, trades: list[dict]) -> list[tuple[str, 
 
 
 def _record(account: ExchangeAccount, result: AuditResult) -> None:
-    StreamHealth.objects.update_or_create(
-        account=account,
-        defaults={
-            "last_audit_at": timezone.now(),
-            "last_audit_checked": result.checked,
-            "last_audit_missing": result.missing_count + result.missing_funding_count,
-            "last_audit_differing": result.differing_count,
-        },
-    )
+    """The audit's result in sync health; differing trades raise the audit's alarm on the live
+    stream, and the first audit that finds none after one that did clears it."""
+    with transaction.atomic():
+        before = StreamHealth.objects.select_for_update().filter(account=account).values_list("last_audit_differing", flat=True).first()
+        StreamHealth.objects.update_or_create(
+            account=account,
+            defaults={
+                "last_audit_at": timezone.now(),
+                "last_audit_checked": result.checked,
+                "last_audit_missing": result.missing_count + result.missing_funding_count,
+                "last_audit_differing": result.differing_count,
+            },
+        )
+        if result.differing_count:
+            reason = f"{result.differing_count} stored trades differ from the exchange's copy"
+            stream_events.emit([stream_events.alarm_event(account.pk, "audit_differs", stream_events.RAISED, reason, trade_ids=_differing_ids(result))])
+        elif before:
+            stream_events.emit([stream_events.alarm_event(account.pk, "audit_differs", stream_events.CLEARED)])
+
+
+def _differing_ids(result: AuditResult) -> list[str]:
+    return sorted(trade_id for differing in result.differing.values() for trade_id, _ in differing)
 
 
 def _stored_funding_ids(account: ExchangeAccount, ids: list[str]) -> set[str]:

@@ -7,11 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
 
+from . import stream_events
 from .models import RejectedTrade, StreamHealth, SyncCursor
 
 
@@ -140,12 +142,16 @@ def sync_health(*, now: datetime, account_id: int | None = None) -> list[Account
 
 def mark_down(account: ExchangeAccount, reason: str) -> None:
     """The account's sync cannot run, for `reason` (one line, credentials already taken out); kept
-    as its last error too. `down_since` stays where the account first went down."""
+    as its last error too. `down_since` stays where the account first went down, and going down
+    (not staying down) raises the `account_down` alarm on the live stream."""
     now = timezone.now()
-    health, _ = StreamHealth.objects.get_or_create(account=account)
-    health.down_reason, health.last_error, health.last_error_at = reason, reason, now
-    health.down_since = health.down_since or now
-    health.save(update_fields=["down_reason", "down_since", "last_error", "last_error_at"])
+    with transaction.atomic():
+        health, _ = StreamHealth.objects.select_for_update().get_or_create(account=account)
+        if health.down_reason != reason:
+            stream_events.emit([stream_events.alarm_event(account.pk, "account_down", stream_events.RAISED, reason)])
+        health.down_reason, health.last_error, health.last_error_at = reason, reason, now
+        health.down_since = health.down_since or now
+        health.save(update_fields=["down_reason", "down_since", "last_error", "last_error_at"])
 
 
 def note_rest_cadence(account: ExchangeAccount, seconds: float, planned_seconds: float) -> None:
@@ -173,4 +179,14 @@ def rest_pass_due(account: ExchangeAccount, *, now: datetime) -> bool:
 
 
 def mark_up(account: ExchangeAccount) -> None:
-    StreamHealth.objects.filter(account=account).update(down_reason="", down_since=None)
+    with transaction.atomic():
+        if StreamHealth.objects.filter(account=account).exclude(down_reason="").update(down_reason="", down_since=None):
+            stream_events.emit([stream_events.alarm_event(account.pk, "account_down", stream_events.CLEARED)])
+
+
+def mark_stopped(health: StreamHealth, reason: str) -> None:
+    """The venue refused the account (rejected keys): its sync stops until an operator clears
+    `stopped_reason`. Raises the `account_stopped` alarm when it was not stopped already."""
+    if not health.stopped_reason:
+        stream_events.emit([stream_events.alarm_event(health.account_id, "account_stopped", stream_events.RAISED, reason)])
+    health.stopped_reason = reason

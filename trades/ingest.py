@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from exchanges.markets import market_facts
 from exchanges.models import ExchangeAccount, PositionMode
 
+from . import stream_events
 from .deltas import trade_deltas
 from .models import FOLD_ORDER, RejectedTrade, Trade
 from .normalize import ExactTrade, RejectedPayload, exact_trade, stored_trade_id
@@ -353,12 +354,20 @@ def _store(account: ExchangeAccount, storable: list[list], rejected: list[Reject
             RejectedTrade.objects.bulk_create(
                 RejectedTrade(exchange=account, exchange_trade_id=t.exchange_trade_id, reason=reason, raw=t.raw) for t, reason in conflicts
             )
+        stream_events.emit(stream_events.trade_events(new) + [_reused_id_alarm(account, trade, reason) for trade, reason in conflicts])
         if new and fold:
             try:
                 trades_inserted.send(sender=Trade, trades=new)
             except Exception as error:
                 raise FoldFailed from error
     return new
+
+
+def _reused_id_alarm(account: ExchangeAccount, trade: Trade, reason: str) -> stream_events.Event:
+    return stream_events.alarm_event(
+        account.pk, "trade_id_reused", stream_events.RAISED, reason,
+        symbol=trade.symbol, market_symbol=trade.market_symbol, exchange_trade_id=trade.exchange_trade_id,
+    )  # fmt: skip
 
 
 def release_unfolded(account: ExchangeAccount, market_symbol: str, batch_size: int = 5000) -> int:

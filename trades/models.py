@@ -1,3 +1,4 @@
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 
 from exchanges.models import DECIMAL, BotInstance, ExchangeAccount
@@ -207,3 +208,40 @@ class StreamHealth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} stream"
+
+
+class StreamEvent(models.Model):
+    """One event of the live stream for programs (trades/stream_events.py): written by the
+    transaction that made the change, numbered in commit order. Kept for `STREAM_HISTORY_HOURS`."""
+
+    class Kind(models.TextChoices):
+        TRADE = "trade"
+        POSITION = "position"
+        FUNDING = "funding"
+        MARK = "mark"
+        ALARM = "alarm"
+
+    sequence = models.BigIntegerField(primary_key=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    account_id = models.BigIntegerField()  # no foreign key: inserting an event locks no account row
+    bot_instance_id = models.BigIntegerField(null=True, blank=True)
+    symbol = models.CharField(max_length=32, blank=True, default="", help_text="Canonical BASE/QUOTE; empty for the account as a whole.")
+    market_symbol = models.CharField(max_length=64, blank=True, default="", help_text="ccxt's full symbol, where the event has one market.")
+    data = models.JSONField(null=True, blank=True, help_text="Empty for a trade event: its data is the trade's.")
+    trade_id = models.BigIntegerField(null=True, blank=True, help_text="A trade event's trade (no foreign key: nothing to lock).")
+    committed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [BrinIndex(fields=["committed_at"], name="streamevent_committed_brin")]
+
+    def __str__(self) -> str:
+        return f"{self.sequence} {self.kind}"
+
+
+class StreamSequence(models.Model):
+    """The one row that numbers stream events: `last` given, and `pruned_through`, the highest
+    sequence no longer kept. Its row lock, taken by the statement that writes a transaction's
+    events and held to the commit, makes the numbers commit in order."""
+
+    last = models.BigIntegerField(default=0)
+    pruned_through = models.BigIntegerField(default=0)

@@ -46,5 +46,6 @@ def ensure_beat_schedule() -> list[str]:
     ensure("audit the last day of every account", "trades.tasks.audit_all_accounts", crontab=daily)
     ensure("fold unprocessed trades", "positions.tasks.sweep_unprocessed_trades", interval=_every(60))
     ensure("refresh mark prices", "positions.tasks.refresh_all_marks", interval=_every(int(settings.MARK_REFRESH_SECONDS)))
+    ensure("prune the live stream's history", "trades.tasks.prune_stream_history", interval=_every(600))
     ensure("refresh this schedule", "trades.tasks.refresh_beat_schedule", interval=_every(60))
     return added

@@ -5,5 +5,6 @@ from django.dispatch import Signal
 trades_inserted = Signal()
 
 # Sent inside the funding ingest's transaction with `payments`: the FundingPayment rows that were new,
-# in time order. Its one receiver is positions.receivers.fold_inserted_funding.
+# in time order. Its receivers: positions.receivers.fold_inserted_funding (the fold) and
+# trades.stream_events.emit_funding_inserted (the live stream's funding events).
 funding_inserted = Signal()

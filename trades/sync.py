@@ -20,6 +20,7 @@ from exchanges.venues.pagers import Page
 from .backoff import AccountStopped, Backoff
 from .db import db_sync_to_async
 from .funding import ingest_funding, release_unfolded_funding
+from .health import mark_stopped
 from .ingest import ingest_trades, release_unfolded
 from .models import FundingCursor, StreamHealth, SyncCursor
 
@@ -147,6 +148,7 @@ def _store_position_mode(account: ExchangeAccount, mode: str) -> None:
     ExchangeAccount.objects.filter(pk=account.pk).update(position_mode=mode)
 
 
+@transaction.atomic
 def _record_error(account: ExchangeAccount, market_symbol: str | None, message: str, stop: bool = False) -> str:
     """Store the error on the symbol's cursor and the account's health; returns the error the cursor
     held before (empty after a pass that went well), so that a repeated failure is logged once."""
@@ -161,7 +163,7 @@ def _record_error(account: ExchangeAccount, market_symbol: str | None, message: 
     health, _ = StreamHealth.objects.get_or_create(account=account)
     health.last_error, health.last_error_at = message, now
     if stop:
-        health.stopped_reason = message
+        mark_stopped(health, message)
     health.save()
     return previous
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
 
+from . import stream_events
 from .audit import audit_account as audit
 from .health import rest_pass_due
 from .locks import account_lock
@@ -77,3 +78,9 @@ def audit_all_accounts() -> int:
 def refresh_beat_schedule() -> list[str]:
     """Follow accounts being added, enabled or disabled."""
     return ensure_beat_schedule()
+
+
+@shared_task
+def prune_stream_history() -> int:
+    """Drop the live stream's events older than `STREAM_HISTORY_HOURS`; returns how many."""
+    return stream_events.prune_history()

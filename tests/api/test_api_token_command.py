@@ -50,3 +50,22 @@ def test_unknown_user_or_token_is_an_error(db):
 def test_a_token_id_that_is_not_a_number_says_what_to_write(operator):
     with pytest.raises(CommandError, match=r"^'abc' is not a token id: write the number `api_token list` shows first$"):
         run("revoke", "abc")
+
+
+def test_create_may_limit_a_token_to_accounts(operator):
+    from exchanges.models import ExchangeAccount
+
+    from ..factories import make_account
+
+    alpha = make_account(name="alpha")
+    make_account(name="beta")
+
+    token = run("create", "operator", "--account", "alpha").strip()
+
+    (api_token,) = ApiToken.objects.all()
+    assert token.startswith("tt_")
+    assert list(api_token.accounts.all()) == [alpha]
+    assert "alpha" in run("list")
+    with pytest.raises(CommandError, match=r"^no account named 'gamma'; known: alpha, beta$"):
+        run("create", "operator", "--account", "gamma")
+    assert ExchangeAccount.objects.count() == 2

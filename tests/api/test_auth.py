@@ -86,3 +86,16 @@ def test_every_endpoint_needs_a_token(anonymous_api):
     assert len(paths) >= 10
     for path in paths:
         assert anonymous_api.get(path).status_code == 401, path
+
+
+def test_a_token_limited_to_accounts_is_refused_by_the_json_api(client, operator):
+    """Such a token serves the live stream; the endpoints do not filter by account, so it gets none."""
+    from ..factories import make_account
+
+    api_token, token = ApiToken.issue(operator, "stream only")
+    api_token.accounts.set([make_account(name="alpha")])
+
+    response = ApiClient(client, token).get("/api/trades")
+
+    assert response.status_code == 403
+    assert "live stream" in response.json()["detail"]

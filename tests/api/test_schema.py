@@ -43,3 +43,10 @@ def test_the_docs_page_is_served_without_a_cdn(client):
     assert response.status_code == 200
     assert b"/static/ninja/swagger-ui-bundle.js" in response.content
     assert client.get("/static/ninja/swagger-ui-bundle.js").status_code == 200
+
+
+def test_the_description_tells_how_to_use_the_live_stream(client):
+    """The WebSocket is not an HTTP route, so the schema's description is where it is found."""
+    description = client.get("/api/openapi.json").json()["info"]["description"]
+
+    assert "`/ws/stream/`" in description and "resume_after" in description and "Authorization: Bearer" in description

@@ -40,8 +40,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def asgi_server():
-    """The web server serving the project on the test database; yields its base URL."""
+def asgi_server(env: dict | None = None):
+    """The web server serving the project on the test database (with `env` added to its
+    environment); yields its base URL."""
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "web-server.log"
@@ -49,7 +50,7 @@ def asgi_server():
         process = subprocess.Popen(
             web_server.command("127.0.0.1", port),
             cwd=PROJECT_DIR,
-            env={**os.environ, "DATABASE_URL": test_database_url(), "REDIS_URL": REDIS_URL, "DJANGO_SETTINGS_MODULE": "tracker_project.settings"},
+            env={**os.environ, "DATABASE_URL": test_database_url(), "REDIS_URL": REDIS_URL, "DJANGO_SETTINGS_MODULE": "tracker_project.settings", **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

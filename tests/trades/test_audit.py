@@ -14,7 +14,7 @@ from exchanges.connectors import ExchangeConnector
 from exchanges.simulator.testing import BINANCE, BYBIT, TEST_CONFIG
 from trades import tasks
 from trades.health import sync_health
-from trades.models import StreamHealth, SyncCursor, Trade
+from trades.models import StreamEvent, StreamHealth, SyncCursor, Trade
 from trades.schedule import ensure_beat_schedule
 from trades.sync import RestSync
 
@@ -141,3 +141,5 @@ def test_a_stored_trade_that_differs_from_the_exchange_fails_the_audit_and_repai
         assert Trade.objects.get(pk=altered.pk).amount == stored_amount  # never overwritten
     health = {h.account: h for h in sync_health(now=timezone.now())}[name]
     assert (health.last_audit_checked, health.last_audit_missing, health.last_audit_differing) == (400, 0, 1)
+    alarms = StreamEvent.objects.filter(kind="alarm", account_id=account.pk).order_by("sequence")
+    assert [(a.data["alarm"], a.data["state"], a.data["trade_ids"]) for a in alarms] == [("audit_differs", "raised", [altered.exchange_trade_id])] * 2

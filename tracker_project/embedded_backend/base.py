@@ -1,11 +1,10 @@
-"""Django's PostgreSQL backend on the embedded server under the entry's `EMBEDDED_DATA_DIR`, which
-starts on the first connection (tracker_project/database.py)."""
+"""The project's PostgreSQL backend (tracker_project/postgresql_backend) on the embedded server
+under the entry's `EMBEDDED_DATA_DIR`, which starts on the first connection (tracker_project/database.py)."""
 
 from pathlib import Path
 
-from django.db.backends.postgresql import base
-
 from tracker_project.database import start_embedded_server
+from tracker_project.postgresql_backend import base
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

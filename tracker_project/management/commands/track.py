@@ -1,5 +1,6 @@
 """`manage.py track`: the whole tracker in one process. It composes what the apps provide: each
-account's trade sync (REST and stream) with its mark refresh, and the sweeper of unfolded trades."""
+account's trade sync (REST and stream) with its mark refresh, the sweeper of unfolded trades, and the
+live stream's pruning of old events."""
 
 import asyncio
 import logging
@@ -10,6 +11,7 @@ from django.core.management.base import BaseCommand
 
 from positions.marks import refresh_marks_forever
 from positions.services import sweep_unprocessed
+from trades.stream_events import prune_history
 from trades.synchronizer import AccountFollower
 
 logger = logging.getLogger("tracker_project.track")
@@ -45,4 +47,5 @@ class Command(BaseCommand):
             swept = await sync_to_async(sweep_unprocessed)()
             if swept:
                 logger.warning("folded %d trades a failed fold had left unprocessed", swept)
+            await sync_to_async(prune_history)()
             await asyncio.sleep(SWEEP_SECONDS)

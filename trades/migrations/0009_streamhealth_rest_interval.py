@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trades', '0007_perpetual_kinds_legs_funding'),
+        ('trades', '0008_stream_events'),
     ]
 
     operations = [
