@@ -31,6 +31,10 @@ class NetPosition:
 
 
 class PositionRepository:
+    def __init__(self, session=None):
+        """`session`: as `TradeRepository`'s."""
+        self.session = session
+
     async def get_position(self, exchange_id: int, symbol: str, bot_instance_id: int | None = None) -> Position | None:
         """The open position of a book, or None when it is flat."""
         key = (exchange_id, symbol, bot_instance_id)

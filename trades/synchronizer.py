@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from exchanges.connectors import ExchangeConnector, one_line_error
-from exchanges.models import ExchangeAccount
+from exchanges.models import ExchangeAccount, UnknownAccount
 from exchanges.validation import account_errors, one_line
 
 from .backoff import AccountStopped
@@ -47,6 +47,7 @@ class AccountSync:
     passes: int = 0
     last_result: SyncResult | None = None
     backfilled: bool = False
+    first_pass_ended: asyncio.Event = field(default_factory=asyncio.Event)  # synced to the present, or failed
     down: str | None = None  # why the last REST pass could not sync the account; "" while it can; None before a pass
 
     @property
@@ -67,7 +68,11 @@ class TradeSynchronizer:
         periodic_rest: bool = True,
         account_loops: tuple = (),
     ):
-        """`account_loops`: more work per running account, each `await loop(account, connector)`,
+        """`exchange_connectors`: account name -> its `ExchangeConnector` (or its `ExchangeAccount`
+        row); an account started without one gets one of its own. `exchange_id_map`: account name ->
+        account id (the `exchange_id` the repositories take); an account it names is looked up by that
+        id, and a connector of another account under its name is refused.
+        `account_loops`: more work per running account, each `await loop(account, connector)`,
         started and cancelled with the account's REST and stream loops (`track` adds the mark refresh
         there; trades know nothing of it)."""
         self.exchange_connectors = exchange_connectors
@@ -81,9 +86,38 @@ class TradeSynchronizer:
         self.running: dict[str, AccountSync] = {}
         self.not_started: dict[str, str] = {}  # account name -> why it cannot start
 
-    async def start(self, symbols_by_account: dict[str, list[str]]) -> None:
+    async def start(self, symbols_by_account: dict[str, list[str]], *, wait: bool = True) -> None:
+        """Start each account's sync. With `wait`, return once every started account's first REST
+        pass has ended (read to the present, or failed: see sync health), so that reads right after
+        it see the history that existed when it began."""
         for name, symbols in symbols_by_account.items():
             await self.start_account(name, symbols)
+        if wait:
+            started = [self.running[name] for name in symbols_by_account if name in self.running]
+            await asyncio.gather(*(state.first_pass_ended.wait() for state in started))
+
+    async def _connector(self, name: str):
+        """The account's connector, as given or made here (see `__init__`)."""
+        connector = self.exchange_connectors.get(name)
+        if isinstance(connector, ExchangeAccount):
+            connector = ExchangeConnector(connector)
+        elif connector is None:
+            account_id = self.exchange_id_map.get(name)
+            if account_id is None:
+                account = await db_sync_to_async(ExchangeAccount.objects.named)(name)
+            else:
+                account = await ExchangeAccount.objects.filter(pk=account_id).afirst()
+                if account is None:
+                    raise UnknownAccount(f"exchange_id_map names account {account_id} for {name!r}, and there is no account {account_id}")
+            connector = ExchangeConnector(account)
+        expected_id = self.exchange_id_map.get(name)
+        if expected_id is not None and connector.account.id != expected_id:
+            raise ValueError(
+                f"exchange_id_map names account {expected_id} for {name!r}, but its connector is account "
+                f"{connector.account.id} ({connector.account.name})"
+            )
+        self.exchange_connectors[name] = connector
+        return connector
 
     async def start_account(self, name: str, symbols: list[str]) -> None:
         """Start both paths for the account; one that cannot start (an unsupported venue, missing
@@ -91,7 +125,7 @@ class TradeSynchronizer:
         however often it is asked to start."""
         if name in self.running:
             return
-        connector = self.exchange_connectors[name]
+        connector = await self._connector(name)
         account = connector.account
         problems = cannot_start(account, symbols)
         if problems:
@@ -142,11 +176,13 @@ class TradeSynchronizer:
                 result = await RestSync(state.account, state.connector.rest_client()).run(state.symbols)
             except Exception as error:  # the venue or the database unreachable, say: the next pass resumes from the cursors
                 await self._went_down(state, scrub(one_line_error(error), state.account), error)
+                state.first_pass_ended.set()
                 await asyncio.sleep(RETRY_SECONDS)
                 state.rest_due.set()
                 continue
             state.passes += 1
             state.last_result = result
+            state.first_pass_ended.set()
             if not state.backfilled and not result.stopped and len(result.symbols) == len(state.symbols):
                 state.backfilled = True
                 await self._report_backfilled(state)
@@ -191,6 +227,7 @@ class TradeSynchronizer:
 
     async def _halt(self, state: AccountSync) -> None:
         """An account the exchange refused: stop both paths until an operator clears it."""
+        state.first_pass_ended.set()
         current = asyncio.current_task()
         for task in state.tasks:
             if task is not current:
