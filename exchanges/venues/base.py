@@ -45,6 +45,9 @@ class Venue:
     ticker_price_keys: tuple[str, ...] = ("markPrice", "lastPrice", "price")  # in each ticker's `info`
     stream_cache_key: str = "myTrades"  # where ccxt.pro keeps the streamed trades, and its futures' key
     history_days: int | None = None  # how far back the venue serves trade history, where known
+    # The time between two calls of the REST pager at the venue's limit (ms), which the limiter keeps
+    # to and progress estimates from; None where the venue states none.
+    history_call_spacing_ms: int | None = None
 
     def __repr__(self) -> str:
         return f"<Venue {self.name}>"

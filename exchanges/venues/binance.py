@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import SPOT, Venue
-from .pagers import DAY_MS, Page, checked
+from .pagers import DAY_MS, Page, checked, newest_time
 
 
 class BinancePager:
@@ -24,7 +24,8 @@ class BinancePager:
             from_id = int(resume["from_id"])
             trades = checked(client, await client.fetch_my_trades(market_symbol, limit=self.limit, params={"fromId": from_id}))
             last_id = max((int(t["id"]) for t in trades), default=from_id)
-            return Page(trades, {"from_id": last_id}, done=len(trades) < self.limit)
+            done = len(trades) < self.limit
+            return Page(trades, {"from_id": last_id}, done=done, reached_ms=now_ms if done else newest_time(trades))
 
         start = int(resume["window_start"])
         end = min(start + self.window_ms - 1, now_ms)
@@ -32,8 +33,8 @@ class BinancePager:
         if trades:
             # Found the first trades: from here on, page by id (a window covers only 24 hours).
             last_id = max(int(t["id"]) for t in trades)
-            return Page(trades, {"from_id": last_id}, done=False)
-        return Page([], {"window_start": end + 1}, done=end >= now_ms)
+            return Page(trades, {"from_id": last_id}, done=False, reached_ms=newest_time(trades))
+        return Page([], {"window_start": end + 1}, done=end >= now_ms, reached_ms=end)
 
 
 class BinanceVenue(Venue):
@@ -67,6 +68,7 @@ class BinanceSpot(BinanceVenue):
     # at the limit can fit one more into a minute (301 myTrades: 6,020) and be refused with a 429,
     # which repeated earns an IP ban: space them 2 % wider.
     rate_limit_ms = 51
+    history_call_spacing_ms = 4 * rate_limit_ms  # myTrades: cost 4
     # The executionReport keeps the order quantity in `q`; the fill's own is `l`.
     exact_fields = {
         "amount": ("qty", "l"),

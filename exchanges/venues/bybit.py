@@ -33,10 +33,15 @@ class BybitPager:
         trades = checked(client, await client.fetch_my_trades(market_symbol, since=start, limit=self.limit, params=params))
         next_cursor = next((t["info"]["nextPageCursor"] for t in trades if t["info"].get("nextPageCursor")), None)
         if trades and next_cursor:
+            oldest = min((t.get("timestamp") or end for t in trades), default=end)
             return Page(
-                trades, {"window_start": start, "window_end": end, "last": last, "page_cursor": next_cursor}, done=False, newest_first=True
+                trades,
+                {"window_start": start, "window_end": end, "last": last, "page_cursor": next_cursor},
+                done=False,
+                newest_first=True,
+                reached_ms=start + max(end - oldest, 0),
             )
-        return Page(trades, {"synced_until": end + 1}, done=last)
+        return Page(trades, {"synced_until": end + 1}, done=last, reached_ms=end)
 
 
 class BybitVenue(Venue):
@@ -66,6 +71,7 @@ class BybitVenue(Venue):
     pager_class = BybitPager
     ticker_price_keys = ("markPrice", "lastPrice")
     history_days = 730  # "Get Execution (2 years)"
+    history_call_spacing_ms = 100  # execution/list: 10 a second (ccxt: cost 5 at a rateLimit of 20 ms)
 
     def is_own_streamed_trade(self, trade: dict) -> bool:
         info = trade.get("info")
