@@ -20,6 +20,7 @@ from .fold_order import trade_id_key
 from .ingest import Difference, differences_from_stored, ingest_trades, normalise_batch
 from .models import StreamHealth, Trade
 from .normalize import RejectedPayload, stored_trade_id
+from .progress import PassProgress, ProgressCallback
 from .sync import now_ms
 
 logger = logging.getLogger(__name__)
@@ -86,10 +87,14 @@ def _record(account: ExchangeAccount, result: AuditResult) -> None:
     )
 
 
-async def read_back(client, account: ExchangeAccount, market_symbol: str, since: datetime, backoff: Backoff) -> list[dict]:
+async def read_back(
+    client, account: ExchangeAccount, market_symbol: str, since: datetime, backoff: Backoff, progress: ProgressCallback | None = None
+) -> list[dict]:
     pager = account.venue_object.pager()
     resume = pager.initial(int(since.timestamp() * 1000))
     since_ms = int(since.timestamp() * 1000)
+    spacing = account.venue_object.history_call_spacing_ms
+    read = PassProgress(account.name, market_symbol, since_ms, now_ms(), spacing / 1000 if spacing else None)
     trades: dict[str, dict] = {}
     while True:
         page = await backoff.call(client, lambda: pager.fetch(client, market_symbol, resume, now_ms()), f"audit {account.name} {market_symbol}")
@@ -97,15 +102,30 @@ async def read_back(client, account: ExchangeAccount, market_symbol: str, since:
             if (trade.get("timestamp") or 0) >= since_ms:
                 trades[str(trade["id"])] = trade  # one market's: its ids alone are unique
         resume = page.resume
+        read.advance(trades=len(page.trades), reached_ms=page.reached_ms, done=page.done)
+        if page.done:
+            read.finish()
+        if progress:
+            progress(read)
         if page.done:
             return list(trades.values())
 
 
-async def audit_account(account: ExchangeAccount, client, market_symbols: list[str], since: datetime, *, repair: bool = False, backoff: Backoff | None = None) -> AuditResult:
+async def audit_account(
+    account: ExchangeAccount,
+    client,
+    market_symbols: list[str],
+    since: datetime,
+    *,
+    repair: bool = False,
+    backoff: Backoff | None = None,
+    progress: ProgressCallback | None = None,
+) -> AuditResult:
+    """`progress`: called with each symbol's `PassProgress` as its history is read back."""
     backoff = backoff or Backoff()
     result = AuditResult(account.name)
     for market_symbol in market_symbols:
-        trades = await read_back(client, account, market_symbol, since, backoff)
+        trades = await read_back(client, account, market_symbol, since, backoff, progress)
         result.checked += len(trades)
         # Compared as stored (qualified by market where the venue says so: `BTCUSDT:123`); a payload without an id to store it under is
         # missing too, and repair keeps it aside as ingest does.

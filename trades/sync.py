@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,10 +20,9 @@ from .backoff import AccountStopped, Backoff
 from .db import db_sync_to_async
 from .ingest import ingest_trades, release_unfolded
 from .models import StreamHealth, SyncCursor
+from .progress import PassProgress, ProgressCallback, to_datetime, to_ms
 
 logger = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None]  # (market symbol, trades fetched so far, new so far)
 
 
 @dataclass
@@ -84,9 +82,10 @@ def _load_cursor(account: ExchangeAccount, market_symbol: str) -> SyncCursor:
     return cursor
 
 
-def _store_page(account: ExchangeAccount, cursor: SyncCursor, page: Page) -> int:
-    """Store a page's trades and the cursor that follows them in one transaction. A page with older
-    ones still to come is stored unfolded; the run's last page folds them all, in order."""
+def _store_page(account: ExchangeAccount, cursor: SyncCursor, page: Page, progress: PassProgress) -> int:
+    """Store a page's trades and the cursor that follows them (with the pass's progress) in one
+    transaction. A page with older ones still to come is stored unfolded; the run's last page folds
+    them all, in order."""
     trades, resume = page.trades, page.resume
     with transaction.atomic():
         new = ingest_trades(account, trades, fold=not page.newest_first)
@@ -99,16 +98,48 @@ def _store_page(account: ExchangeAccount, cursor: SyncCursor, page: Page) -> int
                 cursor.last_trade_time = newest_time
                 cursor.last_trade_id = str(newest["id"])[:64]
         cursor.resume = resume
-        cursor.save(update_fields=["resume", "last_trade_time", "last_trade_id"])
+        _note_progress(cursor, progress)
+        cursor.save(update_fields=["resume", "last_trade_time", "last_trade_id", *PROGRESS_FIELDS])
     return len(new)
 
 
-def _finish_pass(cursor: SyncCursor, result: SymbolResult) -> None:
+PROGRESS_FIELDS = ("pass_from", "pass_until", "pass_reached", "pass_trades", "pass_eta")
+
+
+def _note_progress(cursor: SyncCursor, progress: PassProgress) -> None:
+    cursor.pass_from, cursor.pass_until = to_datetime(progress.start_ms), to_datetime(progress.end_ms)
+    cursor.pass_reached = to_datetime(progress.reached_ms) if progress.reached_ms is not None else None
+    cursor.pass_trades = progress.trades
+    cursor.pass_eta = progress.eta
+
+
+def pass_progress(account: ExchangeAccount, cursor: SyncCursor, since: datetime | None, until_ms: int) -> PassProgress:
+    """The progress of a pass over a symbol beginning now: from `since`; a first backfill resumed
+    goes on from the progress its cursor kept (its range, trades and position); any other pass
+    covers from where the last one reached."""
+    spacing = account.venue_object.history_call_spacing_ms
+    spacing_seconds = spacing / 1000 if spacing else None
+    if since is None and cursor.last_sync_at is None and cursor.pass_from is not None:
+        return PassProgress(
+            account.name, cursor.symbol, to_ms(cursor.pass_from), max(until_ms, to_ms(cursor.pass_until or cursor.pass_from)), spacing_seconds,
+            reached_ms=to_ms(cursor.pass_reached) if cursor.pass_reached else None, trades=cursor.pass_trades,
+        )
+    if since is not None:
+        start = to_ms(since)
+    elif cursor.last_sync_at is not None and (cursor.pass_reached or cursor.last_trade_time):
+        start = to_ms(cursor.pass_reached or cursor.last_trade_time)
+    else:
+        start = start_ms(account)
+    return PassProgress(account.name, cursor.symbol, start, until_ms, spacing_seconds)
+
+
+def _finish_pass(cursor: SyncCursor, result: SymbolResult, progress: PassProgress) -> None:
     cursor.last_sync_at = timezone.now()
     cursor.last_pass_fetched = result.fetched
     cursor.last_pass_new = result.new
     cursor.last_error = ""
-    cursor.save(update_fields=["last_sync_at", "last_pass_fetched", "last_pass_new", "last_error"])
+    _note_progress(cursor, progress)
+    cursor.save(update_fields=["last_sync_at", "last_pass_fetched", "last_pass_new", "last_error", *PROGRESS_FIELDS])
 
 
 def _record_error(account: ExchangeAccount, market_symbol: str | None, message: str, stop: bool = False) -> str:
@@ -140,7 +171,8 @@ def restart_pass(account: ExchangeAccount, market_symbol: str, since: datetime) 
 class RestSync:
     """One REST pass over an account's symbols: each from its cursor to the present."""
 
-    def __init__(self, account: ExchangeAccount, client, *, backoff: Backoff | None = None, progress: Progress | None = None):
+    def __init__(self, account: ExchangeAccount, client, *, backoff: Backoff | None = None, progress: ProgressCallback | None = None):
+        """`progress` is called with the symbol's `PassProgress` after each page and when it ends."""
         self.account = account
         self.client = client
         self.backoff = backoff or Backoff()
@@ -153,6 +185,7 @@ class RestSync:
         cursor = await db_sync_to_async(_load_cursor)(account, market_symbol)
         resume = self.pager.initial(start_ms(account, since)) if since else cursor.resume or self.pager.initial(start_ms(account))
         result = SymbolResult(market_symbol)
+        progress = pass_progress(account, cursor, since, now_ms())
 
         def fetch(resume: dict) -> asyncio.Task:
             return asyncio.ensure_future(
@@ -170,18 +203,22 @@ class RestSync:
             while True:
                 page = await pending
                 pending = None if page.done else fetch(page.resume)
-                result.new += await db_sync_to_async(_store_page)(account, cursor, page)
+                progress.advance(trades=len(page.trades), reached_ms=page.reached_ms, done=page.done)
+                progress.new = result.new = result.new + await db_sync_to_async(_store_page)(account, cursor, page, progress)
                 result.fetched += len(page.trades)
                 result.pages += 1
                 if self.progress:
-                    self.progress(market_symbol, result.fetched, result.new)
+                    self.progress(progress)
                 if page.done:
                     break
         finally:
             if pending is not None:  # storing failed, or this pass was cancelled: drop the next page
                 pending.cancel()
                 await asyncio.gather(pending, return_exceptions=True)
-        await db_sync_to_async(_finish_pass)(cursor, result)
+        progress.finish()
+        await db_sync_to_async(_finish_pass)(cursor, result, progress)
+        if self.progress:
+            self.progress(progress)
         return result
 
     async def load_markets(self) -> None:

@@ -5,6 +5,7 @@ a bot's own process."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from .backoff import AccountStopped
 from .db import db_sync_to_async, share_the_interpreter_finely
 from .health import mark_down, mark_up
 from .models import StreamHealth, Trade
+from .progress import ProgressDisplay
 from .streams import AccountStream
 from .sync import RestSync, SyncResult, _record_error, scrub
 
@@ -85,6 +87,9 @@ class TradeSynchronizer:
         self.account_loops = tuple(account_loops)
         self.running: dict[str, AccountSync] = {}
         self.not_started: dict[str, str] = {}  # account name -> why it cannot start
+        # Each account's passes until its first reaches the present: bars on a terminal, else a log
+        # line per symbol.
+        self.backfill_display = ProgressDisplay()
 
     async def start(self, symbols_by_account: dict[str, list[str]], *, wait: bool = True) -> None:
         """Start each account's sync. With `wait`, return once every started account's first REST
@@ -172,8 +177,10 @@ class TradeSynchronizer:
             except TimeoutError:
                 pass
             state.rest_due.clear()
+            backfill = None if state.backfilled else self.backfill_display
             try:
-                result = await RestSync(state.account, state.connector.rest_client()).run(state.symbols)
+                with backfill or contextlib.nullcontext():
+                    result = await RestSync(state.account, state.connector.rest_client(), progress=backfill and backfill.update).run(state.symbols)
             except Exception as error:  # the venue or the database unreachable, say: the next pass resumes from the cursors
                 await self._went_down(state, scrub(one_line_error(error), state.account), error)
                 state.first_pass_ended.set()
