@@ -184,7 +184,7 @@ def test_sync_health_per_account(operator_client, account):
     assert row(html, "health", "bybit_perp")["ws"] == "down"
     # a stopped account is down: a badge and its reason, styled as a loss
     assert row(html, "health", "stopped_one") | {"ws_since": ""} == {
-        "account": "stopped_one", "ws": "stopped", "ws_since": "", "last_rest_sync": "", "lag": "", "rejected": "0", "audit": "",
+        "account": "stopped_one", "ws": "stopped", "ws_since": "", "last_rest_sync": "", "lag": "", "backfill": "", "rejected": "0", "audit": "",
         "error": "down API key rejected",
     }
     assert '<span class="badge">down</span> API key rejected' in _tr(html, "health", "stopped_one")
