@@ -111,6 +111,41 @@ class PassProgress:
 
 ProgressCallback = Callable[[PassProgress], None]
 
+PROGRESS_FIELDS = ("pass_from", "pass_until", "pass_reached", "pass_trades", "pass_eta")  # of `SyncCursor`
+
+
+def note_progress(cursor, progress: PassProgress) -> None:
+    """Put a pass's progress on its `SyncCursor` (saved by the caller, with the page it follows)."""
+    cursor.pass_from, cursor.pass_until = to_datetime(progress.start_ms), to_datetime(progress.end_ms)
+    cursor.pass_reached = to_datetime(progress.reached_ms) if progress.reached_ms is not None else None
+    cursor.pass_trades = progress.trades
+    cursor.pass_eta = progress.eta
+
+
+def pass_progress(account, cursor, since: datetime | None, until_ms: int, *, default_start_ms: int) -> PassProgress:
+    """The progress of a pass over a cursor's symbol beginning now: from `since`; a first backfill
+    resumed (no pass ended yet) goes on from what its cursor kept (its range, trades and position);
+    any later pass covers from where the last one reached; a first one from `default_start_ms`."""
+    spacing = account.venue_object.history_call_spacing_ms
+    spacing_seconds = spacing / 1000 if spacing else None
+    if since is None and cursor.last_sync_at is None and cursor.pass_from is not None:
+        return PassProgress(
+            account.name,
+            cursor.symbol,
+            to_ms(cursor.pass_from),
+            max(until_ms, to_ms(cursor.pass_until or cursor.pass_from)),
+            spacing_seconds,
+            reached_ms=to_ms(cursor.pass_reached) if cursor.pass_reached else None,
+            trades=cursor.pass_trades,
+        )
+    if since is not None:
+        start = to_ms(since)
+    elif cursor.last_sync_at is not None and (cursor.pass_reached or cursor.last_trade_time):
+        start = to_ms(cursor.pass_reached or cursor.last_trade_time)
+    else:
+        start = default_start_ms
+    return PassProgress(account.name, cursor.symbol, start, until_ms, spacing_seconds)
+
 
 def _eta_text(progress: PassProgress) -> str:
     if progress.finished:

@@ -20,7 +20,7 @@ from .backoff import AccountStopped, Backoff
 from .db import db_sync_to_async
 from .ingest import ingest_trades, release_unfolded
 from .models import StreamHealth, SyncCursor
-from .progress import PassProgress, ProgressCallback, to_datetime, to_ms
+from .progress import PROGRESS_FIELDS, PassProgress, ProgressCallback, note_progress, pass_progress
 
 logger = logging.getLogger(__name__)
 
@@ -98,39 +98,9 @@ def _store_page(account: ExchangeAccount, cursor: SyncCursor, page: Page, progre
                 cursor.last_trade_time = newest_time
                 cursor.last_trade_id = str(newest["id"])[:64]
         cursor.resume = resume
-        _note_progress(cursor, progress)
+        note_progress(cursor, progress)
         cursor.save(update_fields=["resume", "last_trade_time", "last_trade_id", *PROGRESS_FIELDS])
     return len(new)
-
-
-PROGRESS_FIELDS = ("pass_from", "pass_until", "pass_reached", "pass_trades", "pass_eta")
-
-
-def _note_progress(cursor: SyncCursor, progress: PassProgress) -> None:
-    cursor.pass_from, cursor.pass_until = to_datetime(progress.start_ms), to_datetime(progress.end_ms)
-    cursor.pass_reached = to_datetime(progress.reached_ms) if progress.reached_ms is not None else None
-    cursor.pass_trades = progress.trades
-    cursor.pass_eta = progress.eta
-
-
-def pass_progress(account: ExchangeAccount, cursor: SyncCursor, since: datetime | None, until_ms: int) -> PassProgress:
-    """The progress of a pass over a symbol beginning now: from `since`; a first backfill resumed
-    goes on from the progress its cursor kept (its range, trades and position); any other pass
-    covers from where the last one reached."""
-    spacing = account.venue_object.history_call_spacing_ms
-    spacing_seconds = spacing / 1000 if spacing else None
-    if since is None and cursor.last_sync_at is None and cursor.pass_from is not None:
-        return PassProgress(
-            account.name, cursor.symbol, to_ms(cursor.pass_from), max(until_ms, to_ms(cursor.pass_until or cursor.pass_from)), spacing_seconds,
-            reached_ms=to_ms(cursor.pass_reached) if cursor.pass_reached else None, trades=cursor.pass_trades,
-        )
-    if since is not None:
-        start = to_ms(since)
-    elif cursor.last_sync_at is not None and (cursor.pass_reached or cursor.last_trade_time):
-        start = to_ms(cursor.pass_reached or cursor.last_trade_time)
-    else:
-        start = start_ms(account)
-    return PassProgress(account.name, cursor.symbol, start, until_ms, spacing_seconds)
 
 
 def _finish_pass(cursor: SyncCursor, result: SymbolResult, progress: PassProgress) -> None:
@@ -138,7 +108,7 @@ def _finish_pass(cursor: SyncCursor, result: SymbolResult, progress: PassProgres
     cursor.last_pass_fetched = result.fetched
     cursor.last_pass_new = result.new
     cursor.last_error = ""
-    _note_progress(cursor, progress)
+    note_progress(cursor, progress)
     cursor.save(update_fields=["last_sync_at", "last_pass_fetched", "last_pass_new", "last_error", *PROGRESS_FIELDS])
 
 
@@ -185,7 +155,7 @@ class RestSync:
         cursor = await db_sync_to_async(_load_cursor)(account, market_symbol)
         resume = self.pager.initial(start_ms(account, since)) if since else cursor.resume or self.pager.initial(start_ms(account))
         result = SymbolResult(market_symbol)
-        progress = pass_progress(account, cursor, since, now_ms())
+        progress = pass_progress(account, cursor, since, now_ms(), default_start_ms=start_ms(account))
 
         def fetch(resume: dict) -> asyncio.Task:
             return asyncio.ensure_future(
@@ -204,7 +174,8 @@ class RestSync:
                 page = await pending
                 pending = None if page.done else fetch(page.resume)
                 progress.advance(trades=len(page.trades), reached_ms=page.reached_ms, done=page.done)
-                progress.new = result.new = result.new + await db_sync_to_async(_store_page)(account, cursor, page, progress)
+                result.new += await db_sync_to_async(_store_page)(account, cursor, page, progress)
+                progress.new = result.new
                 result.fetched += len(page.trades)
                 result.pages += 1
                 if self.progress:
