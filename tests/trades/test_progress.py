@@ -3,10 +3,12 @@ venue's limit; shown as bars on a terminal and as one line per symbol elsewhere;
 with each page for the board."""
 
 import io
+import re
 from datetime import datetime, timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.management import call_command
 
 from exchanges.connectors import ExchangeConnector
 from exchanges.simulator.testing import BINANCE, BYBIT, TEST_CONFIG
@@ -174,3 +176,16 @@ def test_a_backfill_resumed_goes_on_from_its_progress_and_ends(simulator, simula
     assert trades == cursor.pass_trades >= Trade.objects.filter(exchange=account).count() == 3500
     assert cursor.last_sync_at is not None
     assert next(h for h in sync_health(now=datetime.now(cursor.pass_until.tzinfo)) if h.account == BINANCE).backfill is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("command", ["sync", "audit"])
+def test_the_commands_off_a_terminal_write_one_line_per_symbol_and_no_bar(simulator, simulated_accounts, command):
+    out, err = io.StringIO(), io.StringIO()
+    since = simulated_accounts[BINANCE].backfill_since.isoformat()
+    call_command(command, "--account", BINANCE, "--since", since, *(["--repair"] if command == "audit" else []), stdout=out, stderr=err)
+
+    lines = out.getvalue().splitlines()
+    assert re.fullmatch(r"binance_spot BTC/USDT: 3,5\d\d trades \(\d[\d,]* new\) from \d{4}-\d\d-\d\d \d\d:\d\d in [\d.]+s", lines[0]), lines[0]
+    assert lines[1].startswith(f"{BINANCE}: ")
+    assert err.getvalue() == ""
