@@ -187,6 +187,7 @@ class ProgressDisplay:
         if self._bars is not None and not self._entered:
             self._bars.stop()
             self._bars = None
+            self._tasks.clear()
 
     def update(self, progress: PassProgress) -> None:
         if self._bars is None:
