@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from exchanges.models import BotInstance, ExchangeAccount, Market, PositionMode
 from exchanges.venues import VENUES
-from trades.health import DOWN, sync_health
+from trades.health import DOWN, Backfill, sync_health
 
 from . import formatting
 from .fold import break_even_price, pnl_at_price, side_of
@@ -95,7 +95,8 @@ COLUMNS = {
     ],
     "health": [
         Column("account", "Account"), Column("ws", "WebSocket"), Column("ws_since", "Connected since (UTC)"),
-        Column("last_rest_sync", "Last REST sync (UTC)"), Column("lag", "Lag", True), Column("rejected", "Kept aside", True),
+        Column("last_rest_sync", "Last REST sync (UTC)"), Column("lag", "Lag", True), Column("backfill", "Backfill"),
+        Column("rejected", "Kept aside", True),
         Column("audit", "Last gap audit (UTC)"), Column("error", "Down because / last error"),
     ],
 }
@@ -308,12 +309,26 @@ def health_rows(now: datetime) -> list[dict]:
                     "error": h.reason or h.last_error,
                     "rejected": str(h.rejected_trades),
                     "audit": _audit_text(h),
+                    "backfill": backfill_text(h.backfill, now),
                 },
-                {"ws": f"ws-{ws}", "error": error_css},
+                {"ws": f"ws-{ws}", "error": error_css, "backfill": "backfilling" if h.backfill else ""},
                 badge={"error": "down"} if down else {},
             )
         )
     return rows
+
+
+def backfill_text(backfill: Backfill | None, now: datetime) -> str:
+    """`42 % read, 12,345 trades, this symbol done in 3m 20s (2026-12-01 00:12:30), then 1 more symbol`;
+    empty when the account is not backfilling."""
+    if backfill is None:
+        return ""
+    text = f"{int(backfill.share * 100)} % read, {backfill.trades:,} trades"
+    if backfill.eta is not None:
+        text += f", this symbol done in {duration(max((backfill.eta - now).total_seconds(), 0))} ({moment(backfill.eta)})"
+    if backfill.symbols_waiting:
+        text += f", then {backfill.symbols_waiting} more symbol{'s' if backfill.symbols_waiting > 1 else ''}"
+    return text
 
 
 def _audit_text(h) -> str:

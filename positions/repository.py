@@ -32,6 +32,10 @@ class NetPosition:
 
 
 class PositionRepository:
+    def __init__(self, session=None):
+        """`session`: as `TradeRepository`'s."""
+        self.session = session
+
     async def get_position(
         self, exchange_id: int, symbol: str, bot_instance_id: int | None = None, leg: str = ""
     ) -> Position | None:

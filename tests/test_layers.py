@@ -1,4 +1,5 @@
-"""Dependencies go one way (DESIGN.md, Layers): exchanges <- trades <- positions <- api <- tracker_project.
+"""Dependencies go one way (DESIGN.md, Layers): exchanges <- trades <- positions <- api <- tracker_project
+<- trade_tracker (a bot's own process).
 
 Every import of the project's modules is read with `ast`, at module level and inside functions alike,
 so that an import moved into a function cannot hide a cycle or a look upwards.
@@ -14,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Lowest first. The operator pages live in positions/ and look only down from there.
-LAYERS = ("exchanges", "trades", "positions", "api", "tracker_project")
+LAYERS = ("exchanges", "trades", "positions", "api", "tracker_project", "trade_tracker")
 RANK = {package: rank for rank, package in enumerate(LAYERS)}
 
 

@@ -26,6 +26,7 @@ from .funding import ingest_funding
 from .ingest import Difference, differences_from_stored, ingest_trades, normalise_batch
 from .models import FundingPayment, StreamHealth, Trade
 from .normalize import RejectedPayload, stored_trade_id
+from .progress import PassProgress, ProgressCallback
 from .sync import now_ms
 
 logger = logging.getLogger(__name__)
@@ -116,29 +117,48 @@ def _stored_funding_ids(account: ExchangeAccount, ids: list[str]) -> set[str]:
     return set(FundingPayment.objects.filter(exchange=account, exchange_funding_id__in=ids).values_list("exchange_funding_id", flat=True))
 
 
-async def read_back(client, account: ExchangeAccount, market_symbol: str, since: datetime, backoff: Backoff) -> tuple[list[dict], list[dict]]:
+async def read_back(
+    client, account: ExchangeAccount, market_symbol: str, since: datetime, backoff: Backoff, progress: ProgressCallback | None = None
+) -> tuple[list[dict], list[dict]]:
     """A market's trades and (where its pages list them) funding payments since `since`, as the venue has them now."""
     pager = account.venue_object.pager()
     resume = pager.initial(int(since.timestamp() * 1000))
     since_ms = int(since.timestamp() * 1000)
+    spacing = account.venue_object.history_call_spacing_ms
+    read = PassProgress(account.name, market_symbol, since_ms, now_ms(), spacing / 1000 if spacing else None)
     trades: dict[str, dict] = {}
     funding: dict[str, dict] = {}
     while True:
         page = await backoff.call(client, lambda: pager.fetch(client, market_symbol, resume, now_ms()), f"audit {account.name} {market_symbol}")
-        for read, kept in ((page.trades, trades), (page.funding, funding)):
-            for item in read:
+        for items, kept in ((page.trades, trades), (page.funding, funding)):
+            for item in items:
                 if (item.get("timestamp") or 0) >= since_ms:
                     kept[str(item["id"])] = item  # one market's: its ids alone are unique
         resume = page.resume
+        read.advance(trades=len(page.trades), reached_ms=page.reached_ms, done=page.done)
+        if page.done:
+            read.finish()
+        if progress:
+            progress(read)
         if page.done:
             return list(trades.values()), list(funding.values())
 
 
-async def audit_account(account: ExchangeAccount, client, market_symbols: list[str], since: datetime, *, repair: bool = False, backoff: Backoff | None = None) -> AuditResult:
+async def audit_account(
+    account: ExchangeAccount,
+    client,
+    market_symbols: list[str],
+    since: datetime,
+    *,
+    repair: bool = False,
+    backoff: Backoff | None = None,
+    progress: ProgressCallback | None = None,
+) -> AuditResult:
+    """`progress`: called with each symbol's `PassProgress` as its history is read back."""
     backoff = backoff or Backoff()
     result = AuditResult(account.name)
     for market_symbol in market_symbols:
-        trades, funding = await read_back(client, account, market_symbol, since, backoff)
+        trades, funding = await read_back(client, account, market_symbol, since, backoff, progress)
         result.checked += len(trades)
         await _audit_funding(account, market_symbol, funding, result, repair)
         # Compared as stored (qualified by market where the venue says so: `BTCUSDT:123`); a payload without an id to store it under is

@@ -15,6 +15,7 @@ from exchanges.models import ExchangeAccount
 
 from . import stream_events
 from .models import RejectedTrade, StreamHealth, SyncCursor
+from .progress import share_read, to_ms
 
 
 OK, DOWN = "ok", "down"
@@ -32,6 +33,38 @@ class SymbolHealth:
     last_pass_new: int
     last_error: str
     last_error_at: datetime | None
+    pass_from: datetime | None = None
+    pass_until: datetime | None = None
+    pass_reached: datetime | None = None
+    pass_trades: int = 0
+    pass_eta: datetime | None = None
+
+    @property
+    def backfilling(self) -> bool:
+        """Its first pass has begun reading and not yet reached the present."""
+        return self.last_sync_at is None and self.pass_from is not None
+
+    @property
+    def share_read(self) -> float:
+        """Of its first pass's time range, 0 to 1 (1 once it has ended)."""
+        if self.last_sync_at is not None:
+            return 1.0
+        if self.pass_from is None or self.pass_until is None:
+            return 0.0
+        return share_read(to_ms(self.pass_from), to_ms(self.pass_reached) if self.pass_reached else None, to_ms(self.pass_until))
+
+
+@dataclass(frozen=True)
+class Backfill:
+    """An account's first backfill while it runs: the share of its symbols' time ranges read (each
+    symbol counts alike; one not begun counts as nothing read), trades read so far, when the symbol
+    being read will be done at the venue's limit, and the symbols not begun yet (read after it, one
+    at a time)."""
+
+    share: float
+    trades: int
+    eta: datetime | None
+    symbols_waiting: int
 
 
 @dataclass(frozen=True)
@@ -56,6 +89,23 @@ class AccountHealth:
     down_since: datetime | None = None
     rest_interval_seconds: float | None = None
     rest_planned_interval_seconds: float | None = None
+    symbols_configured: int = 0
+
+    @property
+    def backfill(self) -> Backfill | None:
+        """None unless a symbol's first pass is under way, or some have ended and others not begun."""
+        done = [s for s in self.symbols if s.last_sync_at is not None]
+        reading = [s for s in self.symbols if s.backfilling]
+        waiting = max(self.symbols_configured - len(done) - len(reading), 0)
+        if not reading and not (done and waiting):
+            return None
+        count = max(self.symbols_configured, len(done) + len(reading))
+        return Backfill(
+            share=sum(s.share_read for s in done + reading) / count,
+            trades=sum(s.pass_trades for s in done + reading),
+            eta=max((s.pass_eta for s in reading if s.pass_eta), default=None),
+            symbols_waiting=waiting,
+        )
 
     @property
     def state(self) -> str:
@@ -123,6 +173,11 @@ def sync_health(*, now: datetime, account_id: int | None = None) -> list[Account
                         last_pass_new=c.last_pass_new,
                         last_error=c.last_error,
                         last_error_at=c.last_error_at,
+                        pass_from=c.pass_from,
+                        pass_until=c.pass_until,
+                        pass_reached=c.pass_reached,
+                        pass_trades=c.pass_trades,
+                        pass_eta=c.pass_eta,
                     )
                     for c in cursors.get(account.pk, [])
                 ],
@@ -135,6 +190,7 @@ def sync_health(*, now: datetime, account_id: int | None = None) -> list[Account
                 down_since=stream.down_since,
                 rest_interval_seconds=stream.rest_interval_seconds,
                 rest_planned_interval_seconds=stream.rest_planned_interval_seconds,
+                symbols_configured=len(account.symbols or []),
             )
         )
     return result

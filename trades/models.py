@@ -170,6 +170,13 @@ class SyncCursor(models.Model):
     )
     last_error = models.TextField(blank=True, default="")
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # The progress of the current (or last) pass, saved with each page: a first backfill (no
+    # `last_sync_at` yet) is shown on the board with its share and ETA (`trades.progress`).
+    pass_from = models.DateTimeField(null=True, blank=True, help_text="Start of the pass's time range.")
+    pass_until = models.DateTimeField(null=True, blank=True, help_text="End of the pass's time range (when it began).")
+    pass_reached = models.DateTimeField(null=True, blank=True, help_text="How far in time the pass has read.")
+    pass_trades = models.PositiveIntegerField(default=0, help_text="Trades the pass has read so far.")
+    pass_eta = models.DateTimeField(null=True, blank=True, help_text="When the pass should end, at the venue's limit.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "symbol"], name="cursor_unique")]

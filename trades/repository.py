@@ -39,6 +39,11 @@ def of_symbol(symbol: str) -> Q:
 
 
 class TradeRepository:
+    def __init__(self, session=None):
+        """`session`: the bot's session (`trade_tracker.get_session`) the reads belong to; the
+        repository reads through Django's async ORM with or without one."""
+        self.session = session
+
     async def get_trades_by_symbol(self, symbol: str, exchange_id: int | None = None, limit: int = 100) -> list[Trade]:
         """The newest trades of a pair or of one market (see `of_symbol`), newest first."""
         query = Trade.objects.filter(of_symbol(symbol))

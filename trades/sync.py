@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -23,10 +22,9 @@ from .funding import ingest_funding, release_unfolded_funding
 from .health import mark_stopped
 from .ingest import ingest_trades, release_unfolded
 from .models import FundingCursor, StreamHealth, SyncCursor
+from .progress import PROGRESS_FIELDS, PassProgress, ProgressCallback, note_progress, pass_progress
 
 logger = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None]  # (market symbol, trades fetched so far, new so far)
 
 
 @dataclass
@@ -107,9 +105,9 @@ def _store_funding(account: ExchangeAccount, market_symbol: str, page: Page) -> 
     return len(new)
 
 
-def _store_page(account: ExchangeAccount, cursor: SyncCursor, page: Page) -> tuple[int, int]:
+def _store_page(account: ExchangeAccount, cursor: SyncCursor, page: Page, progress: PassProgress) -> tuple[int, int]:
     """Store a page's trades (and, on a venue that lists them together, its funding payments) and
-    the cursors that follow them in one transaction; returns how many trades and payments were new.
+    the cursors that follow them (with the pass's progress) in one transaction; returns how many trades and payments were new.
     A page with older ones still to come is stored unfolded; the run's last page folds them all, in order."""
     trades, resume = page.trades, page.resume
     with transaction.atomic():
@@ -124,16 +122,18 @@ def _store_page(account: ExchangeAccount, cursor: SyncCursor, page: Page) -> tup
                 cursor.last_trade_time = newest_time
                 cursor.last_trade_id = str(newest["id"])[:64]
         cursor.resume = resume
-        cursor.save(update_fields=["resume", "last_trade_time", "last_trade_id"])
+        note_progress(cursor, progress)
+        cursor.save(update_fields=["resume", "last_trade_time", "last_trade_id", *PROGRESS_FIELDS])
     return len(new), funding_new
 
 
-def _finish_pass(account: ExchangeAccount, cursor: SyncCursor, result: SymbolResult) -> None:
+def _finish_pass(account: ExchangeAccount, cursor: SyncCursor, result: SymbolResult, progress: PassProgress) -> None:
     cursor.last_sync_at = timezone.now()
     cursor.last_pass_fetched = result.fetched
     cursor.last_pass_new = result.new
     cursor.last_error = ""
-    cursor.save(update_fields=["last_sync_at", "last_pass_fetched", "last_pass_new", "last_error"])
+    note_progress(cursor, progress)
+    cursor.save(update_fields=["last_sync_at", "last_pass_fetched", "last_pass_new", "last_error", *PROGRESS_FIELDS])
     if account.venue_object.has_funding:
         FundingCursor.objects.filter(account=account, symbol=cursor.symbol).update(last_sync_at=cursor.last_sync_at, last_error="")
 
@@ -178,7 +178,8 @@ def restart_pass(account: ExchangeAccount, market_symbol: str, since: datetime) 
 class RestSync:
     """One REST pass over an account's symbols: each from its cursor to the present."""
 
-    def __init__(self, account: ExchangeAccount, client, *, backoff: Backoff | None = None, progress: Progress | None = None):
+    def __init__(self, account: ExchangeAccount, client, *, backoff: Backoff | None = None, progress: ProgressCallback | None = None):
+        """`progress` is called with the symbol's `PassProgress` after each page and when it ends."""
         self.account = account
         self.client = client
         self.backoff = backoff or Backoff()
@@ -193,6 +194,7 @@ class RestSync:
         if not since and cursor.resume and await db_sync_to_async(_funding_never_read)(account, market_symbol):
             resume = self.pager.initial(start_ms(account))
         result = SymbolResult(market_symbol)
+        progress = pass_progress(account, cursor, since, now_ms(), default_start_ms=start_ms(account))
 
         def fetch(resume: dict) -> asyncio.Task:
             return asyncio.ensure_future(
@@ -210,20 +212,25 @@ class RestSync:
             while True:
                 page = await pending
                 pending = None if page.done else fetch(page.resume)
-                new, funding_new = await db_sync_to_async(_store_page)(account, cursor, page)
+                progress.advance(trades=len(page.trades), reached_ms=page.reached_ms, done=page.done)
+                new, funding_new = await db_sync_to_async(_store_page)(account, cursor, page, progress)
                 result.new += new
                 result.funding_new += funding_new
+                progress.new = result.new
                 result.fetched += len(page.trades)
                 result.pages += 1
                 if self.progress:
-                    self.progress(market_symbol, result.fetched, result.new)
+                    self.progress(progress)
                 if page.done:
                     break
         finally:
             if pending is not None:  # storing failed, or this pass was cancelled: drop the next page
                 pending.cancel()
                 await asyncio.gather(pending, return_exceptions=True)
-        await db_sync_to_async(_finish_pass)(account, cursor, result)
+        progress.finish()
+        await db_sync_to_async(_finish_pass)(account, cursor, result, progress)
+        if self.progress:
+            self.progress(progress)
         return result
 
     async def load_markets(self) -> None:

@@ -5,6 +5,7 @@ a bot's own process."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from exchanges.budgets import CATCH_UP, ROUTINE, priority
 from exchanges.connectors import ExchangeConnector, one_line_error
-from exchanges.models import ExchangeAccount
+from exchanges.models import ExchangeAccount, UnknownAccount
 from exchanges.throttle import pass_interval
 from exchanges.validation import account_errors, one_line
 
@@ -22,6 +23,7 @@ from .backoff import AccountStopped
 from .db import db_sync_to_async, share_the_interpreter_finely
 from .health import last_rest_pass_at, mark_down, mark_up, note_rest_cadence
 from .models import StreamHealth, Trade
+from .progress import ProgressDisplay
 from .streams import AccountStream
 from .sync import RestSync, SyncResult, _record_error, scrub
 
@@ -62,6 +64,7 @@ class AccountSync:
     passes: int = 0
     last_result: SyncResult | None = None
     backfilled: bool = False
+    first_pass_ended: asyncio.Event = field(default_factory=asyncio.Event)  # synced to the present, or failed
     down: str | None = None  # why the last REST pass could not sync the account; "" while it can; None before a pass
     catch_up_due: bool = False  # the next pass catches up after a stream (re)connect: its requests go first
     last_pass_started: float | None = None  # time.monotonic()
@@ -84,7 +87,11 @@ class TradeSynchronizer:
         periodic_rest: bool = True,
         account_loops: tuple = (),
     ):
-        """`account_loops`: more work per running account, each `await loop(account, connector)`,
+        """`exchange_connectors`: account name -> its `ExchangeConnector` (or its `ExchangeAccount`
+        row); an account started without one gets one of its own. `exchange_id_map`: account name ->
+        account id (the `exchange_id` the repositories take); an account it names is looked up by that
+        id, and a connector of another account under its name is refused.
+        `account_loops`: more work per running account, each `await loop(account, connector)`,
         started and cancelled with the account's REST and stream loops (`track` adds the mark refresh
         there; trades know nothing of it)."""
         self.exchange_connectors = exchange_connectors
@@ -97,10 +104,42 @@ class TradeSynchronizer:
         self.account_loops = tuple(account_loops)
         self.running: dict[str, AccountSync] = {}
         self.not_started: dict[str, str] = {}  # account name -> why it cannot start
+        # Each account's passes until its first reaches the present: bars on a terminal, else a log
+        # line per symbol.
+        self.backfill_display = ProgressDisplay()
 
-    async def start(self, symbols_by_account: dict[str, list[str]]) -> None:
+    async def start(self, symbols_by_account: dict[str, list[str]], *, wait: bool = True) -> None:
+        """Start each account's sync. With `wait`, return once every started account's first REST
+        pass has ended (read to the present, or failed: see sync health), so that reads right after
+        it see the history that existed when it began."""
         for name, symbols in symbols_by_account.items():
             await self.start_account(name, symbols)
+        if wait:
+            started = [self.running[name] for name in symbols_by_account if name in self.running]
+            await asyncio.gather(*(state.first_pass_ended.wait() for state in started))
+
+    async def _connector(self, name: str):
+        """The account's connector, as given or made here (see `__init__`)."""
+        connector = self.exchange_connectors.get(name)
+        if isinstance(connector, ExchangeAccount):
+            connector = ExchangeConnector(connector)
+        elif connector is None:
+            account_id = self.exchange_id_map.get(name)
+            if account_id is None:
+                account = await db_sync_to_async(ExchangeAccount.objects.named)(name)
+            else:
+                account = await ExchangeAccount.objects.filter(pk=account_id).afirst()
+                if account is None:
+                    raise UnknownAccount(f"exchange_id_map names account {account_id} for {name!r}, and there is no account {account_id}")
+            connector = ExchangeConnector(account)
+        expected_id = self.exchange_id_map.get(name)
+        if expected_id is not None and connector.account.id != expected_id:
+            raise ValueError(
+                f"exchange_id_map names account {expected_id} for {name!r}, but its connector is account "
+                f"{connector.account.id} ({connector.account.name})"
+            )
+        self.exchange_connectors[name] = connector
+        return connector
 
     async def start_account(self, name: str, symbols: list[str]) -> None:
         """Start both paths for the account; one that cannot start (an unsupported venue, missing
@@ -108,7 +147,7 @@ class TradeSynchronizer:
         however often it is asked to start."""
         if name in self.running:
             return
-        connector = self.exchange_connectors[name]
+        connector = await self._connector(name)
         account = connector.account
         problems = cannot_start(account, symbols)
         if problems:
@@ -159,11 +198,13 @@ class TradeSynchronizer:
             level, state.catch_up_due = (CATCH_UP if state.catch_up_due else ROUTINE), False
             started = time.monotonic()
             spent_before = state.connector.rest_spent()
+            backfill = None if state.backfilled else self.backfill_display
             try:
-                with priority(level):
-                    result = await RestSync(state.account, state.connector.rest_client()).run(state.symbols)
+                with priority(level), backfill or contextlib.nullcontext():
+                    result = await RestSync(state.account, state.connector.rest_client(), progress=backfill and backfill.update).run(state.symbols)
             except Exception as error:  # the venue or the database unreachable, say: the next pass resumes from the cursors
                 await self._went_down(state, scrub(one_line_error(error), state.account), error)
+                state.first_pass_ended.set()
                 await asyncio.sleep(RETRY_SECONDS)
                 state.rest_due.set()
                 continue
@@ -174,6 +215,7 @@ class TradeSynchronizer:
             state.last_pass_started = started
             state.passes += 1
             state.last_result = result
+            state.first_pass_ended.set()
             if not state.backfilled and not result.stopped and len(result.symbols) == len(state.symbols):
                 state.backfilled = True
                 await self._report_backfilled(state)
@@ -220,6 +262,7 @@ class TradeSynchronizer:
 
     async def _halt(self, state: AccountSync) -> None:
         """An account the exchange refused: stop both paths until an operator clears it."""
+        state.first_pass_ended.set()
         current = asyncio.current_task()
         for task in state.tasks:
             if task is not current:

@@ -59,6 +59,9 @@ class Venue:
     # The limits the venue counts requests against, each spent from one budget shared by every client
     # on its key (see `exchanges.budgets`).
     budgets: tuple[Budget, ...] = ()
+    # The time between two calls of the REST pager at the venue's limit (ms), which the limiter keeps
+    # to and progress estimates from; None where the venue states none.
+    history_call_spacing_ms: int | None = None
 
     def __repr__(self) -> str:
         return f"<Venue {self.name}>"

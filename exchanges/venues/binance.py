@@ -6,7 +6,7 @@ import re
 
 from ..budgets import IP, Budget, Window
 from .base import SPOT, Venue
-from .pagers import DAY_MS, Page, checked
+from .pagers import DAY_MS, Page, checked, newest_time
 
 
 class BinancePager:
@@ -27,7 +27,8 @@ class BinancePager:
             from_id = int(resume["from_id"])
             trades = checked(client, await client.fetch_my_trades(market_symbol, limit=self.limit, params={"fromId": from_id}))
             last_id = max((int(t["id"]) for t in trades), default=from_id)
-            return Page(trades, {"from_id": last_id}, done=len(trades) < self.limit)
+            done = len(trades) < self.limit
+            return Page(trades, {"from_id": last_id}, done=done, reached_ms=now_ms if done else newest_time(trades))
 
         start = int(resume["window_start"])
         end = min(start + self.window_ms - 1, now_ms)
@@ -35,8 +36,8 @@ class BinancePager:
         if trades:
             # Found the first trades: from here on, page by id (a window covers only 24 hours).
             last_id = max(int(t["id"]) for t in trades)
-            return Page(trades, {"from_id": last_id}, done=False)
-        return Page([], {"window_start": end + 1}, done=end >= now_ms)
+            return Page(trades, {"from_id": last_id}, done=False, reached_ms=newest_time(trades))
+        return Page([], {"window_start": end + 1}, done=end >= now_ms, reached_ms=end)
 
 
 USED_WEIGHT_HEADER = re.compile(r"x-mbx-used-weight-(\d+)([smhd])$")
@@ -87,6 +88,8 @@ class BinanceSpot(BinanceVenue):
     # REQUEST_WEIGHT, 6,000 a minute per IP (exchangeInfo's rateLimits), in minutes on Binance's clock;
     # every Binance account behind the IP, in every process, spends it.
     budgets = (Budget("weight", IP, (Window(6000, 60),), fixed_windows=True, weight_per_cost=5),)
+    # One account's calls at the IP's limit (myTrades: weight 20 of 6,000 a minute), for progress estimates.
+    history_call_spacing_ms = 200
     # The executionReport keeps the order quantity in `q`; the fill's own is `l`.
     exact_fields = {
         "amount": ("qty", "l"),

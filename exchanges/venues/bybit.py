@@ -70,14 +70,16 @@ class BybitPager:
         funding = [e for e in executions if self.venue.is_funding(e)]
         next_cursor = result.get("nextPageCursor") or None
         if executions and next_cursor:
+            oldest = min((t.get("timestamp") or end for t in executions), default=end)
             return Page(
                 trades,
                 {"window_start": start, "window_end": end, "last": last, "page_cursor": next_cursor},
                 done=False,
                 newest_first=True,
                 funding=funding,
+                reached_ms=start + max(end - oldest, 0),
             )
-        return Page(trades, {"synced_until": end + 1}, done=last, funding=funding)
+        return Page(trades, {"synced_until": end + 1}, done=last, funding=funding, reached_ms=end)
 
 
 class BybitVenue(Venue):
@@ -126,6 +128,8 @@ class BybitVenue(Venue):
 
     def pager(self) -> BybitPager:
         return BybitPager(self)
+    # execution/list at the key's limit (the endpoint budget above), for progress estimates.
+    history_call_spacing_ms = 20
 
     def is_own_streamed_trade(self, trade: dict) -> bool:
         info = trade.get("info")

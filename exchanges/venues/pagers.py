@@ -23,6 +23,10 @@ class Page:
     done: bool
     newest_first: bool = False  # older pages follow: fold once the run is complete, not page by page
     funding: list[dict] = field(default_factory=list)  # funding payments, where the venue lists them with the trades
+    # How far in time the pass has read with this page (ms), for progress: an ascending pager's newest
+    # time read; a newest-first pager counts the part of its window read back from the window's end as
+    # that much read forward from its start. None: no further than before.
+    reached_ms: int | None = None
 
 
 def checked(client, trades: list[dict]) -> list[dict]:
@@ -32,3 +36,8 @@ def checked(client, trades: list[dict]) -> list[dict]:
     if getattr(client, "last_json_response", None) is None or any(not isinstance(t.get("info"), dict) for t in trades):
         raise ccxt.BadResponse(f"{client.id}: the answer was not the JSON expected")
     return trades
+
+
+def newest_time(trades: list[dict]) -> int | None:
+    """The latest `timestamp` (ms) among ccxt trades, None without one."""
+    return max((t["timestamp"] for t in trades if t.get("timestamp")), default=None)

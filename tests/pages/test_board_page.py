@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from exchanges.models import Market
+from exchanges.models import ExchangeAccount, Market
 from trades.ingest import ingest_trades
 from trades.models import StreamHealth, SyncCursor
 
@@ -187,7 +187,7 @@ def test_sync_health_per_account(operator_client, account):
     assert row(html, "health", "bybit_perp")["ws"] == "down"
     # a stopped account is down: a badge and its reason, styled as a loss
     assert row(html, "health", "stopped_one") | {"ws_since": ""} == {
-        "account": "stopped_one", "ws": "stopped", "ws_since": "", "last_rest_sync": "", "lag": "", "rejected": "0", "audit": "",
+        "account": "stopped_one", "ws": "stopped", "ws_since": "", "last_rest_sync": "", "lag": "", "backfill": "", "rejected": "0", "audit": "",
         "error": "down API key rejected",
     }
     assert '<span class="badge">down</span> API key rejected' in _tr(html, "health", "stopped_one")
@@ -253,3 +253,24 @@ def test_funding_and_hedge_legs_on_the_board(operator_client, db):
     assert (totals["unrealised"], totals["funding"], totals["total"], totals["total_without_funding"]) == (
         "9.75 USDT", "-0.32 USDT", "9.68 USDT", "10.00 USDT",
     )
+
+
+def test_an_account_still_backfilling_shows_how_far_and_when_it_will_be_done(operator_client, db):
+    now = timezone.now()
+    account = make_account("backfilling", symbols=["BTC/USDT", "ETH/USDT", "SOL/USDT"])
+    # BTC/USDT done, ETH/USDT a quarter through its 40 days, SOL/USDT not begun
+    SyncCursor.objects.create(account=account, symbol="BTC/USDT", last_sync_at=now, pass_trades=5000)
+    SyncCursor.objects.create(
+        account=account, symbol="ETH/USDT", pass_from=now - timedelta(days=40), pass_until=now,
+        pass_reached=now - timedelta(days=30), pass_trades=1234, pass_eta=now + timedelta(minutes=3, seconds=20),
+    )
+    make_account("backfilled", symbols=["BTC/USDT"])
+    SyncCursor.objects.create(account=ExchangeAccount.objects.get(name="backfilled"), symbol="BTC/USDT", last_sync_at=now)
+
+    html = operator_client.get("/positions/").content.decode()
+
+    shown = row(html, "health", "backfilling")["backfill"]
+    # (1 + 0.25 + 0) / 3 symbols
+    assert re.fullmatch(r"41 % read, 6,234 trades, this symbol done in 3m \d+s \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\), then 1 more symbol", shown), shown
+    assert cell_class(html, "health", "backfilling", "backfill") == "backfilling"
+    assert row(html, "health", "backfilled")["backfill"] == ""

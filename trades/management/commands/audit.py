@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from trades.audit import audit_account, describe
-from trades.management.commands.sync import chosen_accounts, failed_accounts, failure, parse_date
+from trades.management.commands.sync import chosen_accounts, failed_accounts, failure, parse_date, progress_display
 from trades.synchronizer import with_rest_client
 
 
@@ -25,33 +25,18 @@ class Command(BaseCommand):
         accounts = chosen_accounts(account)
         missing_total = differing_total = missing_funding_total = 0
         failed = []
-        for acct in accounts:  # an account that fails is reported and the others are audited
-            try:
-                result = asyncio.run(self.audit(acct, since, repair))
-            except Exception as error:
-                self.stderr.write(f"{acct.name} failed: {failure(acct, error)}")
-                failed.append(acct.name)
-                continue
-            missing_total += result.missing_count
-            differing_total += result.differing_count
-            missing_funding_total += result.missing_funding_count
-            self.stdout.write(
-                f"{acct.name}: {result.checked} trades read back since {since:%Y-%m-%d %H:%M}, {result.missing_count} missing"
-                + (f", {result.repaired} repaired" if repair else "")
-                + f", {result.differing_count} differ from the exchange's"
-            )
-            for symbol, ids in result.missing.items():
-                self.stdout.write(f"  {symbol}: {', '.join(ids[:20])}{' ...' if len(ids) > 20 else ''}")
-            if result.funding_checked:
-                self.stdout.write(
-                    f"{acct.name}: {result.funding_checked} funding payments read back, {result.missing_funding_count} missing"
-                    + (f", {result.funding_repaired} repaired" if repair else "")
-                )
-            for symbol, ids in result.missing_funding.items():
-                self.stdout.write(f"  {symbol} funding: {', '.join(ids[:20])}{' ...' if len(ids) > 20 else ''}")
-            for symbol, differing in result.differing.items():
-                for trade_id, changes in differing:
-                    self.stdout.write(f"  {symbol} {trade_id} differs: {describe(changes)}")
+        with progress_display(self) as display:
+            for acct in accounts:  # an account that fails is reported and the others are audited
+                try:
+                    result = asyncio.run(self.audit(acct, since, repair, display.update))
+                except Exception as error:
+                    self.stderr.write(f"{acct.name} failed: {failure(acct, error)}")
+                    failed.append(acct.name)
+                    continue
+                missing_total += result.missing_count
+                differing_total += result.differing_count
+                missing_funding_total += result.missing_funding_count
+                self.report(acct, result, since, repair)
         problems = []
         if missing_total and not repair:
             problems.append(f"{missing_total} trades missing; run with --repair to store them")
@@ -64,5 +49,26 @@ class Command(BaseCommand):
         if problems:
             raise CommandError("; ".join(problems))
 
-    async def audit(self, account, since, repair):
-        return await with_rest_client(account, lambda client, symbols: audit_account(account, client, symbols, since, repair=repair))
+    def report(self, acct, result, since, repair):
+        self.stdout.write(
+            f"{acct.name}: {result.checked} trades read back since {since:%Y-%m-%d %H:%M}, {result.missing_count} missing"
+            + (f", {result.repaired} repaired" if repair else "")
+            + f", {result.differing_count} differ from the exchange's"
+        )
+        for symbol, ids in result.missing.items():
+            self.stdout.write(f"  {symbol}: {', '.join(ids[:20])}{' ...' if len(ids) > 20 else ''}")
+        if result.funding_checked:
+            self.stdout.write(
+                f"{acct.name}: {result.funding_checked} funding payments read back, {result.missing_funding_count} missing"
+                + (f", {result.funding_repaired} repaired" if repair else "")
+            )
+        for symbol, ids in result.missing_funding.items():
+            self.stdout.write(f"  {symbol} funding: {', '.join(ids[:20])}{' ...' if len(ids) > 20 else ''}")
+        for symbol, differing in result.differing.items():
+            for trade_id, changes in differing:
+                self.stdout.write(f"  {symbol} {trade_id} differs: {describe(changes)}")
+
+    async def audit(self, account, since, repair, progress):
+        return await with_rest_client(
+            account, lambda client, symbols: audit_account(account, client, symbols, since, repair=repair, progress=progress)
+        )

@@ -1,11 +1,11 @@
 import asyncio
-import sys
 from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
 from exchanges.connectors import one_line_error
 from exchanges.models import ExchangeAccount, UnknownAccount
+from trades.progress import ProgressDisplay
 from trades.sync import RestSync, scrub
 from trades.synchronizer import with_rest_client
 
@@ -30,6 +30,11 @@ def chosen_accounts(name: str | None) -> list[ExchangeAccount]:
         raise CommandError(str(error)) from None
 
 
+def progress_display(command: BaseCommand) -> ProgressDisplay:
+    """Bars on the command's stderr when it is a terminal; else a line per symbol on its stdout."""
+    return ProgressDisplay(stream=command.stderr._out, write=command.stdout.write)
+
+
 def failure(account: ExchangeAccount, error: BaseException) -> str:
     """One line for an account whose run raised, without its credentials."""
     return scrub(one_line_error(error), account)
@@ -50,28 +55,27 @@ class Command(BaseCommand):
         since = parse_date(since) if since else None
         accounts = chosen_accounts(account)
         failed = []
-        for acct in accounts:  # an account that fails is reported and the others go on
-            try:
-                result = asyncio.run(self.sync_account(acct, since))
-            except Exception as error:
-                sys.stderr.write("\n")
-                self.stderr.write(f"{acct.name} failed: {failure(acct, error)}")
-                failed.append(acct.name)
-                continue
-            sys.stderr.write("\n")
-            self.stdout.write(f"{acct.name}: {result.fetched} fetched, {result.new} new")
-            if result.stopped:
-                self.stderr.write(f"{acct.name} stopped: {result.stopped}")
-            for symbol, message in result.errors.items():
-                self.stderr.write(f"{acct.name} {symbol} failed: {message}")
-            if result.failed:
-                failed.append(acct.name)
+        with progress_display(self) as display:
+            for acct in accounts:  # an account that fails is reported and the others go on
+                try:
+                    result = asyncio.run(self.sync_account(acct, since, display.update))
+                except Exception as error:
+                    self.stderr.write(f"{acct.name} failed: {failure(acct, error)}")
+                    failed.append(acct.name)
+                    continue
+                if not self.report(acct, result):
+                    failed.append(acct.name)
         if failed:
             raise failed_accounts(failed, len(accounts), "synced")
 
-    async def sync_account(self, account, since):
-        def progress(symbol, fetched, new):
-            sys.stderr.write(f"\r{account.name} {symbol}: {fetched:,} fetched, {new:,} new   ")
-            sys.stderr.flush()
+    def report(self, acct, result) -> bool:
+        """Whether the account synced without a failure."""
+        self.stdout.write(f"{acct.name}: {result.fetched} fetched, {result.new} new")
+        if result.stopped:
+            self.stderr.write(f"{acct.name} stopped: {result.stopped}")
+        for symbol, message in result.errors.items():
+            self.stderr.write(f"{acct.name} {symbol} failed: {message}")
+        return not result.failed
 
+    async def sync_account(self, account, since, progress):
         return await with_rest_client(account, lambda client, symbols: RestSync(account, client, progress=progress).run(symbols, since=since))
