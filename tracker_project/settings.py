@@ -147,6 +147,8 @@ LOGIN_URL = "/admin/login/"
 POSITION_CACHE_TTL = float(env_str("POSITION_CACHE_TTL", "1.0"))
 # How long a process keeps a market's contract size and amount step before reading them again.
 MARKET_CACHE_SECONDS = float(env_str("MARKET_CACHE_SECONDS", "60"))
+# How long a process keeps the candles it read from a venue for a position's chart.
+CANDLE_CACHE_SECONDS = float(env_str("CANDLE_CACHE_SECONDS", "30"))
 
 # Seconds an API token's grant (its user and permissions) is kept per process: a token revoked in
 # another process, or whose user is deactivated or loses a permission, is refused within this.

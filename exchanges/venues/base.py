@@ -45,6 +45,10 @@ class Venue:
     ticker_price_keys: tuple[str, ...] = ("markPrice", "lastPrice", "price")  # in each ticker's `info`
     stream_cache_key: str = "myTrades"  # where ccxt.pro keeps the streamed trades, and its futures' key
     history_days: int | None = None  # how far back the venue serves trade history, where known
+    # ccxt timeframes the venue's candles come in (`fetch_ohlcv`), shortest first, and the most
+    # candles one call returns
+    candle_timeframes: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
+    candle_limit: int = 1000
 
     def __repr__(self) -> str:
         return f"<Venue {self.name}>"
@@ -77,6 +81,12 @@ class Venue:
 
     def pager(self):
         return self.pager_class()
+
+    def candle_rows(self, response) -> list[list]:
+        """The candles in the venue's raw answer to `fetch_ohlcv` (ccxt parses them to floats),
+        oldest first, each `[open time, open, high, low, close, volume]` as the venue wrote them:
+        numbers as strings, the time as the venue sent it."""
+        raise NotImplementedError
 
     def qualified_trade_id(self, market_id: str, trade_id) -> str:
         """The stored id of the venue's trade `trade_id` in market `market_id` (as the exchange spells
