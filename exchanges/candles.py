@@ -17,7 +17,7 @@ from typing import NamedTuple
 import ccxt
 from django.conf import settings
 
-from .connectors import build_client
+from .connectors import build_public_client
 from .decimals import InexactNumber, parse_exact
 from .models import ExchangeAccount
 
@@ -58,7 +58,7 @@ def candle(row: list) -> Candle:
 async def fetch_candles(account: ExchangeAccount, market_symbol: str, timeframe: str, since_ms: int, limit: int) -> list[Candle]:
     """Up to `limit` candles of `timeframe` from the one covering `since_ms`, oldest first."""
     venue = account.venue_object
-    client = build_client(account, apiKey="", secret="")
+    client = build_public_client(account)
     try:
         await client.fetch_ohlcv(market_symbol, timeframe, since=since_ms, limit=min(limit, venue.candle_limit))
         rows = venue.candle_rows(client.last_json_response)

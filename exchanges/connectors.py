@@ -76,6 +76,16 @@ def build_client(account: ExchangeAccount, **overrides) -> ccxt.pro.Exchange:
     config = client_config(account)
     for key, value in overrides.items():
         config[key] = {**config[key], **value} if isinstance(config.get(key), dict) and isinstance(value, dict) else value
+    return _client(account, config)
+
+
+def build_public_client(account: ExchangeAccount) -> ccxt.pro.Exchange:
+    """A client without the account's credentials (never read, so never decrypted), for public data
+    of its venue (candles) at its base URL."""
+    return _client(account, {"enableRateLimit": True, "enableLastJsonResponse": True, **_venue(account).client_config()})
+
+
+def _client(account: ExchangeAccount, config: dict) -> ccxt.pro.Exchange:
     client = getattr(ccxt.pro, _venue(account).ccxt_id)(config)
     credit_idle_time(client)
     if account.base_url:
