@@ -37,6 +37,12 @@ def local_secret(filename: str) -> str:
     return path.read_text().strip()
 
 
+# prometheus_client's multiprocess mode (trades/metrics.py): every process of the deployment writes
+# its counters here and /metrics adds them up. prometheus_client reads the variable when it is first
+# imported, so it is set here, before any app imports it.
+METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+
 SECRET_KEY = env_str("SECRET_KEY") or local_secret("secret_key")
 DEBUG = env_bool("DEBUG", False)
 # Error reports hide the connection URLs too, with the passwords inside them.

@@ -17,6 +17,7 @@ from exchanges.connectors import one_line_error, upsert_markets
 from exchanges.models import ExchangeAccount
 from exchanges.venues.pagers import Page
 
+from . import metrics
 from .backoff import AccountStopped, Backoff
 from .db import db_sync_to_async
 from .ingest import ingest_trades, release_unfolded
@@ -153,6 +154,7 @@ class RestSync:
         cursor = await db_sync_to_async(_load_cursor)(account, market_symbol)
         resume = self.pager.initial(start_ms(account, since)) if since else cursor.resume or self.pager.initial(start_ms(account))
         result = SymbolResult(market_symbol)
+        started = time.monotonic()
 
         def fetch(resume: dict) -> asyncio.Task:
             return asyncio.ensure_future(
@@ -170,7 +172,9 @@ class RestSync:
             while True:
                 page = await pending
                 pending = None if page.done else fetch(page.resume)
-                result.new += await db_sync_to_async(_store_page)(account, cursor, page)
+                stored = await db_sync_to_async(_store_page)(account, cursor, page)
+                metrics.trades_stored(account, metrics.REST, stored)
+                result.new += stored
                 result.fetched += len(page.trades)
                 result.pages += 1
                 if self.progress:
@@ -182,6 +186,7 @@ class RestSync:
                 pending.cancel()
                 await asyncio.gather(pending, return_exceptions=True)
         await db_sync_to_async(_finish_pass)(cursor, result)
+        metrics.rest_pass_finished(account, time.monotonic() - started)
         return result
 
     async def load_markets(self) -> None:
