@@ -6,11 +6,14 @@ Counters and histograms live in files shared by every process of the deployment 
 run), so the tests compare them before and after; the database's state is the test's own."""
 
 import asyncio
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import ccxt
 import pytest
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.utils import timezone
@@ -208,3 +211,25 @@ def test_a_ban_is_told_from_other_rate_refusals_by_the_status_in_ccxts_message()
     assert refusal_status(ccxt.DDoSProtection("binance 429 Too Many Requests {\"code\":-1003}")) == "429"
     assert refusal_status(ccxt.RateLimitExceeded('bybit {"retCode":10006,"retMsg":"Too many visits!"}')) == "429"
     assert refusal_status(ccxt.ExchangeNotAvailable("binance 503 Service Unavailable")) is None
+
+
+SERIES = (
+    "tracker_trades_stored_total",
+    "tracker_stream_up",
+    "tracker_account_down",
+    "tracker_rest_lag_seconds",
+    "tracker_rest_interval_seconds",
+    "tracker_rest_passes_total",
+    "tracker_rest_pass_seconds_bucket",
+    "tracker_venue_refusals_total",
+    "tracker_push_to_commit_seconds_bucket",
+    "tracker_rejected_payloads",
+    "tracker_alarms",
+)
+
+
+def test_the_sample_grafana_dashboard_has_a_panel_for_each_series():
+    dashboard = json.loads((Path(settings.BASE_DIR) / "docs" / "grafana-dashboard.json").read_text())
+    queries = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    for series in SERIES:
+        assert any(series in query for query in queries), f"no panel shows {series}"
