@@ -4,7 +4,7 @@ ccxt parses candles into floats; the numbers kept here are the venue's own strin
 answer (`Venue.candle_rows`), as exact Decimals. Candles are public data, asked with a client of
 their own (its last raw answer is read right after the call, which no other caller shares) and kept
 for `CANDLE_CACHE_SECONDS` per process, so a page reloaded, or many pages of one market, cost the
-venue one call.
+venue one call. Async, so that a slow venue holds no thread of the web server.
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ async def fetch_candles(account: ExchangeAccount, market_symbol: str, timeframe:
     try:
         await client.fetch_ohlcv(market_symbol, timeframe, since=since_ms, limit=min(limit, venue.candle_limit))
         rows = venue.candle_rows(client.last_json_response)
+    except NotImplementedError:
+        raise CandlesUnavailable(f"the tracker does not know where {venue.label}'s candles are in its answer") from None
     except (ccxt.BaseError, OSError, asyncio.TimeoutError) as error:
         raise CandlesUnavailable(f"{type(error).__name__}: {str(error).strip()[:200]}") from error
     finally:
@@ -69,14 +71,14 @@ async def fetch_candles(account: ExchangeAccount, market_symbol: str, timeframe:
     return [candle(row) for row in rows]
 
 
-def cached_candles(account: ExchangeAccount, market_symbol: str, timeframe: str, since_ms: int, limit: int) -> list[Candle]:
-    """`fetch_candles` for synchronous callers, kept for `CANDLE_CACHE_SECONDS`."""
+async def cached_candles(account: ExchangeAccount, market_symbol: str, timeframe: str, since_ms: int, limit: int) -> list[Candle]:
+    """`fetch_candles`, kept for `CANDLE_CACHE_SECONDS`."""
     key = (account.pk, account.base_url, market_symbol, timeframe, since_ms, limit)
     now = time.monotonic()
     kept = _cache.get(key)
     if kept is not None and now - kept[0] < settings.CANDLE_CACHE_SECONDS:
         return kept[1]
-    candles = asyncio.run(fetch_candles(account, market_symbol, timeframe, since_ms, limit))
+    candles = await fetch_candles(account, market_symbol, timeframe, since_ms, limit)
     for stale in [k for k, (at, _) in _cache.items() if now - at >= settings.CANDLE_CACHE_SECONDS]:
         del _cache[stale]
     _cache[key] = (now, candles)

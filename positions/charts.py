@@ -13,6 +13,7 @@ it). Without candles (the venue did not answer) they are taken at each trade ins
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -84,23 +85,54 @@ def _candle_json(candle: Candle) -> dict:
     }
 
 
-def position_chart(position: Position, amount_step: Decimal | None, price_step: Decimal | None) -> dict:
-    """The chart's JSON for `position` (times in epoch milliseconds; see the module docstring)."""
-    account = position.exchange
-    venue = account.venue_object
-    base, quote = base_coin(position.symbol), quote_coin(position.symbol)
-    history = position_history(position)
-    trades = list(position_trades(position))
+@dataclass(frozen=True)
+class ChartPlan:
+    """What the chart draws from the database, and which candles it asks the venue for."""
+
+    position: Position
+    amount_step: Decimal | None
+    price_step: Decimal | None
+    history: list[HistoryPoint]
+    trades: list
+    market_symbol: str
+    timeframe: str
+    since: int
+    limit: int
+
+
+def plan_chart(position: Position, amount_step: Decimal | None, price_step: Decimal | None) -> ChartPlan:
+    venue = position.exchange.venue_object
     start_ms = _ms(position.entry_time)
     end_ms = _ms(timezone.now()) if position.is_open else _ms(position.last_update_time)
     timeframe = choose_timeframe(venue.candle_timeframes, start_ms, end_ms)
-    step = timeframe_ms(timeframe)
     since, limit = candle_window(timeframe, start_ms, end_ms, venue.candle_limit)
+    return ChartPlan(
+        position=position,
+        amount_step=amount_step,
+        price_step=price_step,
+        history=position_history(position),
+        trades=list(position_trades(position)),
+        market_symbol=position.exchange.market_symbol(position.symbol),
+        timeframe=timeframe,
+        since=since,
+        limit=limit,
+    )
+
+
+async def candles_of(plan: ChartPlan) -> tuple[list[Candle], str | None]:
+    """The plan's candles from the venue, or none and why."""
     try:
-        candles = cached_candles(account, account.market_symbol(position.symbol), timeframe, since, limit)
-        error = None
+        return await cached_candles(plan.position.exchange, plan.market_symbol, plan.timeframe, plan.since, plan.limit), None
     except CandlesUnavailable as unavailable:
-        candles, error = [], str(unavailable)
+        return [], str(unavailable)
+
+
+def chart_json(plan: ChartPlan, candles: list[Candle], error: str | None) -> dict:
+    """The chart's JSON (times in epoch milliseconds; see the module docstring)."""
+    position, trades, history = plan.position, plan.trades, plan.history
+    amount_step, price_step = plan.amount_step, plan.price_step
+    base, quote = base_coin(position.symbol), quote_coin(position.symbol)
+    step = timeframe_ms(plan.timeframe)
     if candles:
         at = [(c.open_time, c.open_time + step - 1, c.close) for c in candles]
     else:
@@ -112,7 +144,7 @@ def position_chart(position: Position, amount_step: Decimal | None, price_step: 
         "symbol": position.symbol,
         "base": base,
         "quote": quote,
-        "timeframe": timeframe,
+        "timeframe": plan.timeframe,
         "timeframe_ms": step,
         "candles": [_candle_json(c) for c in candles],
         "candles_error": error,

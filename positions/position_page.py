@@ -3,7 +3,7 @@ WebSocket sends it again after every change of the position's book or of its mar
 
 The parts that change (heading, summary, detail table, trades) are one template, `LIVE_TEMPLATE`:
 the page includes it, and the socket sends what it renders, so the page reads the same whether the
-server or the socket drew it. The chart (`charts.position_chart`) is drawn in the browser from its
+server or the socket drew it. The chart (`charts`) is drawn in the browser from its
 own JSON, which the page reads again after each change."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from exchanges.models import Market
 
 from . import formatting
 from .board import market_type, tone
-from .charts import position_chart
+from .charts import ChartPlan, plan_chart
 from .models import Position
 from .selectors import latest_marks, mark_of, pnl_at_mark, position_history, position_trades
 from .services import Book
@@ -114,11 +114,12 @@ class LivePosition(NamedTuple):
     is_open: bool
 
 
-def chart_of(position_id: int) -> dict:
-    """The position's chart (`charts.position_chart`); `Position.DoesNotExist` as `position_page`."""
+def chart_plan(position_id: int) -> ChartPlan:
+    """What the position's chart needs from the database (`charts.plan_chart`); `Position.DoesNotExist`
+    as `position_page`."""
     position = Position.objects.with_account().get(pk=position_id)
     amount_step, price_step = steps(position)
-    return position_chart(position, amount_step, price_step)
+    return plan_chart(position, amount_step, price_step)
 
 
 def live_position(position_id: int) -> LivePosition:

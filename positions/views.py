@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 
 from .board import board_snapshot, page_tables, script_tables
 from .models import Position
-from .position_page import chart_of, position_page
+from .charts import candles_of, chart_json
+from .position_page import chart_plan, position_page
 
 
 @login_required
@@ -26,10 +28,12 @@ def position_detail(request, pk: int):
 
 
 @login_required
-def position_chart(request, pk: int):
-    """The position page's chart as JSON (`positions.charts`): exact strings, never floats."""
+async def position_chart(request, pk: int):
+    """The position page's chart as JSON (`positions.charts`): exact strings, never floats. Async: the
+    venue's candles are awaited, holding no thread while it answers."""
     try:
-        chart = chart_of(pk)
+        plan = await sync_to_async(chart_plan)(pk)
     except Position.DoesNotExist:
         raise Http404("No such position.") from None
-    return JsonResponse(chart)
+    candles, error = await candles_of(plan)
+    return JsonResponse(chart_json(plan, candles, error))
