@@ -8,8 +8,8 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 
 from .board import board_snapshot, page_tables, script_tables
-from .models import Position
 from .charts import candles_of, chart_json
+from .models import Position
 from .position_page import chart_plan, position_page
 
 
