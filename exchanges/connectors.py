@@ -77,10 +77,20 @@ def build_client(account: ExchangeAccount, **overrides) -> ccxt.pro.Exchange:
     config = client_config(account)
     for key, value in overrides.items():
         config[key] = {**config[key], **value} if isinstance(config.get(key), dict) and isinstance(value, dict) else value
+    return _client(account, config, api_key=str(account.api_key))
+
+
+def build_public_client(account: ExchangeAccount) -> ccxt.pro.Exchange:
+    """A client without the account's credentials (never read, so never decrypted), for public data
+    of its venue (candles) at its base URL; it spends the venue's budgets that are not per key."""
+    return _client(account, {"enableRateLimit": True, "enableLastJsonResponse": True, **_venue(account).client_config()}, api_key="")
+
+
+def _client(account: ExchangeAccount, config: dict, *, api_key: str) -> ccxt.pro.Exchange:
     venue = _venue(account)
     client = getattr(ccxt.pro, venue.ccxt_id)(config)
     credit_idle_time(client)
-    share_budgets(client, venue, api_key=str(account.api_key), base_url=account.base_url, redis_url=settings.REDIS_URL)
+    share_budgets(client, venue, api_key=api_key, base_url=account.base_url, redis_url=settings.REDIS_URL)
     if account.base_url:
         client.urls["api"] = point_urls_at(client.urls["api"], account.base_url)
     return client

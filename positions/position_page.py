@@ -1,9 +1,10 @@
 """One position's page, `/positions/ID/`: what it shows, as the page's template renders it once and its
 WebSocket sends it again after every change of the position's book or of its mark.
 
-The parts that change (heading, summary, detail table, charts, trades) are one template,
-`LIVE_TEMPLATE`: the page includes it, and the socket sends what it renders, so the page reads the
-same whether the server or the socket drew it."""
+The parts that change (heading, summary, detail table, trades) are one template, `LIVE_TEMPLATE`:
+the page includes it, and the socket sends what it renders, so the page reads the same whether the
+server or the socket drew it. The chart (`charts`) is drawn in the browser from its
+own JSON, which the page reads again after each change."""
 
 from __future__ import annotations
 
@@ -11,13 +12,12 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.template.loader import render_to_string
-from django.utils import timezone
 
 from exchanges.models import Market
 
 from . import formatting
 from .board import market_type, pays_funding, tone
-from .charts import line_chart
+from .charts import ChartPlan, plan_chart
 from .models import Position
 from .selectors import (
     latest_marks,
@@ -34,7 +34,7 @@ from .totals import base_coin, quote_coin
 LIVE_TEMPLATE = "positions/position_live.html"
 
 
-def _steps(position: Position) -> tuple[Decimal | None, Decimal | None]:
+def steps(position: Position) -> tuple[Decimal | None, Decimal | None]:
     """The amount step (in base units: a contract market counts its step in contracts) and the price
     step of the position's market, as `exchanges.markets` picks it; none while it is not loaded."""
     market = Market.objects.filter(account_id=position.exchange_id, symbol=position.symbol).order_by("id").first()
@@ -76,7 +76,7 @@ def position_page(position_id: int) -> dict:
     book into new positions)."""
     position = Position.objects.with_account().select_related("bot_instance").get(pk=position_id)
     base, quote = base_coin(position.symbol), quote_coin(position.symbol)
-    amount_step, price_step = _steps(position)
+    amount_step, price_step = steps(position)
     history = position_history(position)
     mark = mark_of(position, latest_marks([position.exchange_id]))
     pnl = pnl_at_mark(position, mark)
@@ -84,12 +84,6 @@ def position_page(position_id: int) -> dict:
     realised_trades = realised_without_funding(position)
     payments = list(position_funding(position))
     funded = pays_funding(position.exchange.venue) or position.funding_count > 0
-    sizes = [(point.time, point.p1) for point in history]
-    pnls = [(point.time, point.pnl) for point in history]
-    if mark is not None and history:
-        now = max(timezone.now(), history[-1].time)
-        sizes.append((now, position.p1))
-        pnls.append((now, pnl))
     notional = position.size * mark.price if mark is not None else None
     return {
         "position": position,
@@ -141,20 +135,6 @@ def position_page(position_id: int) -> dict:
         "quote": quote,
         "mark": mark,
         "rows": _trade_rows(list(position_trades(position)), history, base, quote, amount_step, price_step),
-        "charts": [
-            chart
-            for chart in (
-                line_chart(
-                    f"Size ({base}, short below zero)", sizes, steps=True, label=lambda v: formatting.amount(v, base, amount_step).text
-                ),
-                line_chart(
-                    f"PnL ({quote}) at each trade's price" + (", then at the mark" if mark else ""),
-                    pnls,
-                    label=lambda v: formatting.money(v, quote).text,
-                ),
-            )
-            if chart
-        ],
     }
 
 
@@ -166,6 +146,14 @@ class LivePosition(NamedTuple):
     html: str
     book: Book | None
     is_open: bool
+
+
+def chart_plan(position_id: int) -> ChartPlan:
+    """What the position's chart needs from the database (`charts.plan_chart`); `Position.DoesNotExist`
+    as `position_page`."""
+    position = Position.objects.with_account().get(pk=position_id)
+    amount_step, price_step = steps(position)
+    return plan_chart(position, amount_step, price_step)
 
 
 def live_position(position_id: int) -> LivePosition:

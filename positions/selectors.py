@@ -157,6 +157,7 @@ class HistoryPoint:
     pnl: Decimal
     price: Decimal
     trade_id: str
+    avg_price: Decimal | None  # the break-even price after the trade; none once closed
 
 
 def _replay_start(position: Position) -> tuple[datetime, str]:
@@ -189,6 +190,8 @@ def position_history(position: Position) -> list[HistoryPoint]:
         for state in touched:
             if fold.fold_order_key(state.entry_time, state.first_trade_id) == mine:
                 points.append(
-                    HistoryPoint(trade.timestamp, state.size, state.p1, state.pnl_at(trade.price), trade.price, trade.exchange_trade_id)
+                    HistoryPoint(
+                        trade.timestamp, state.size, state.p1, state.pnl_at(trade.price), trade.price, trade.exchange_trade_id, state.avg_price
+                    )
                 )
     return points

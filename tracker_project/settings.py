@@ -37,6 +37,12 @@ def local_secret(filename: str) -> str:
     return path.read_text().strip()
 
 
+# prometheus_client's multiprocess mode (trades/metrics.py): every process of the deployment writes
+# its counters here and /metrics adds them up. prometheus_client reads the variable when it is first
+# imported, so it is set here, before any app imports it.
+METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+
 SECRET_KEY = env_str("SECRET_KEY") or local_secret("secret_key")
 DEBUG = env_bool("DEBUG", False)
 # Error reports hide the connection URLs too, with the passwords inside them.
@@ -147,6 +153,8 @@ LOGIN_URL = "/admin/login/"
 POSITION_CACHE_TTL = float(env_str("POSITION_CACHE_TTL", "1.0"))
 # How long a process keeps a market's contract size and amount step before reading them again.
 MARKET_CACHE_SECONDS = float(env_str("MARKET_CACHE_SECONDS", "60"))
+# How long a process keeps the candles it read from a venue for a position's chart.
+CANDLE_CACHE_SECONDS = float(env_str("CANDLE_CACHE_SECONDS", "30"))
 
 # Seconds an API token's grant (its user and permissions) is kept per process: a token revoked in
 # another process, or whose user is deactivated or loses a permission, is refused within this.

@@ -4,11 +4,13 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from api.errors import django_error_handlers
+from api.metrics import metrics
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="positions:board", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("metrics", metrics, name="metrics"),
     path("positions/", include("positions.urls")),
     # The ASGI server serves no files of its own: static files (admin, API docs) come from here.
     re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),

@@ -19,6 +19,7 @@ from django.utils import timezone
 from exchanges.models import ExchangeAccount
 
 from . import stream_events
+from . import metrics
 from .backoff import Backoff
 from .db import db_sync_to_async
 from .fold_order import trade_id_key
@@ -175,7 +176,9 @@ async def audit_account(
             result.missing[market_symbol] = sorted((ids[id(t)] or str(t.get("id")) for t in missing), key=trade_id_key)
             logger.warning("audit of %s %s: %d trades missing", account.name, market_symbol, len(missing))
             if repair:
-                result.repaired += len(await db_sync_to_async(ingest_trades)(account, missing))
+                repaired = len(await db_sync_to_async(ingest_trades)(account, missing))
+                metrics.trades_stored(account, metrics.AUDIT, repaired)
+                result.repaired += repaired
     await db_sync_to_async(_record)(account, result)
     return result
 

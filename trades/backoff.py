@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import ccxt
 
+from . import metrics
+
 logger = logging.getLogger(__name__)
 
 # Faults of the account itself: retrying cannot help, an operator must act.
@@ -41,6 +43,7 @@ class Backoff:
             except ACCOUNT_FAULTS as error:
                 raise AccountStopped(f"{what}: {type(error).__name__}: {error}") from error
             except TRANSIENT_FAULTS as error:
+                metrics.venue_refused(client, error)
                 if attempt + 1 == self.max_attempts:
                     raise
                 wait = self.delay(attempt, retry_after_seconds(client))

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from exchanges.models import ExchangeAccount
 
+from . import metrics
 from .backoff import ACCOUNT_FAULTS, AccountStopped, Backoff
 from .db import DatabaseThread, db_sync_to_async
 from .funding import ingest_funding
@@ -179,7 +180,7 @@ class AccountStream:
             wanted = [t for t in wanted if not venue.is_funding(t)]
             await self.storing.run(ingest_funding, self.account, funding)
         if wanted:
-            await self.storing.run(ingest_trades, self.account, wanted)
+            await self.storing.run(self._store, wanted)
             self.delivered += len(wanted)
         now = time.monotonic()
         if now - self._health_written >= HEALTH_WRITE_SECONDS and (self._health_write is None or self._health_write.done()):
@@ -187,6 +188,12 @@ class AccountStream:
             self._health_written = now
             self._health_write = asyncio.create_task(db_sync_to_async(_set_health)(self.account, ws_last_message_at=timezone.now()))
             self._health_write.add_done_callback(self._warn_if_health_failed)
+
+    def _store(self, trades: list[dict]) -> None:
+        """Ingest on the storing thread, and time each new trade from its push to the commit just made."""
+        new = ingest_trades(self.account, trades)
+        metrics.streamed_trades_committed(self.account, new)
+        metrics.trades_stored(self.account, metrics.STREAM, len(new))
 
     def _warn_if_health_failed(self, write: asyncio.Task) -> None:
         if not write.cancelled() and write.exception() is not None:

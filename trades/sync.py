@@ -16,6 +16,7 @@ from exchanges.connectors import one_line_error, upsert_markets
 from exchanges.models import ExchangeAccount
 from exchanges.venues.pagers import Page
 
+from . import metrics
 from .backoff import AccountStopped, Backoff
 from .db import db_sync_to_async
 from .funding import ingest_funding, release_unfolded_funding
@@ -195,6 +196,7 @@ class RestSync:
             resume = self.pager.initial(start_ms(account))
         result = SymbolResult(market_symbol)
         progress = pass_progress(account, cursor, since, now_ms(), default_start_ms=start_ms(account))
+        started = time.monotonic()
 
         def fetch(resume: dict) -> asyncio.Task:
             return asyncio.ensure_future(
@@ -214,6 +216,7 @@ class RestSync:
                 pending = None if page.done else fetch(page.resume)
                 progress.advance(trades=len(page.trades), reached_ms=page.reached_ms, done=page.done)
                 new, funding_new = await db_sync_to_async(_store_page)(account, cursor, page, progress)
+                metrics.trades_stored(account, metrics.REST, new)
                 result.new += new
                 result.funding_new += funding_new
                 progress.new = result.new
@@ -229,6 +232,7 @@ class RestSync:
                 await asyncio.gather(pending, return_exceptions=True)
         progress.finish()
         await db_sync_to_async(_finish_pass)(account, cursor, result, progress)
+        metrics.rest_pass_finished(account, time.monotonic() - started)
         if self.progress:
             self.progress(progress)
         return result

@@ -22,6 +22,7 @@ BINANCE_WEIGHTS = {
     "time": 1,
     "exchangeInfo": 20,
     "ticker/price": 4,
+    "klines": 2,
     "myTrades": 20,
     "myTrades:orderId": 5,
     "margin/allPairs": 1,

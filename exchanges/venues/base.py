@@ -62,6 +62,10 @@ class Venue:
     # The time between two calls of the REST pager at the venue's limit (ms), which the limiter keeps
     # to and progress estimates from; None where the venue states none.
     history_call_spacing_ms: int | None = None
+    # ccxt timeframes the venue's candles come in (`fetch_ohlcv`), shortest first, and the most
+    # candles one call returns
+    candle_timeframes: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
+    candle_limit: int = 1000
 
     def __repr__(self) -> str:
         return f"<Venue {self.name}>"
@@ -123,6 +127,12 @@ class Venue:
 
     def pager(self):
         return self.pager_class()
+
+    def candle_rows(self, response) -> list[list]:
+        """The candles in the venue's raw answer to `fetch_ohlcv` (ccxt parses them to floats),
+        oldest first, each `[open time, open, high, low, close, volume]` as the venue wrote them:
+        numbers as strings, the time as the venue sent it."""
+        raise NotImplementedError
 
     def qualified_trade_id(self, market_id: str, trade_id) -> str:
         """The stored id of the venue's trade `trade_id` in market `market_id` (as the exchange spells

@@ -71,6 +71,11 @@ class BinanceVenue(Venue):
     def price_step(self, info: dict) -> str | None:
         return self._filters(info).get("PRICE_FILTER", {}).get("tickSize")
 
+    def candle_rows(self, response) -> list[list]:
+        """`GET /api/v3/klines`: a list of rows, oldest first, `[openTime, "open", "high", "low",
+        "close", "volume", closeTime, ...]`."""
+        return [row[:6] for row in response] if isinstance(response, list) else []
+
 
 class BinanceSpot(BinanceVenue):
     name = "binance_spot"

@@ -151,6 +151,12 @@ class BybitVenue(Venue):
     def price_step(self, info: dict) -> str | None:
         return info.get("priceFilter", {}).get("tickSize")
 
+    def candle_rows(self, response) -> list[list]:
+        """`GET /v5/market/kline`: `result.list`, newest first, `["startTime", "open", "high",
+        "low", "close", "volume", "turnover"]`, all strings."""
+        rows = ((response or {}).get("result") or {}).get("list") if isinstance(response, dict) else None
+        return [row[:6] for row in reversed(rows)] if isinstance(rows, list) else []
+
 
 def _closed_size(info: dict) -> Decimal:
     try:

@@ -93,5 +93,7 @@ def test_the_position_row_changes_live_as_a_trade_lands(server, simulator, accou
 
     page.click(f'#positions tr[data-key="{account.pk}::BTC/USDT"] a')
     expect(page.locator("#trades tbody tr")).to_have_count(2)
-    expect(page.locator("svg.chart polyline")).to_have_count(2)
+    # the price chart: the venue's candles and a marker for each of the two trades
+    expect(page.locator("#position-chart")).to_have_attribute("data-state", "ready", timeout=30_000)
+    expect(page.locator("#position-chart")).to_have_attribute("data-markers", "2")
     page.screenshot(path=ARTIFACTS / "position-page.png", full_page=True)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from aiohttp import web
 
 from ..accounts import AccountConfig, MarketConfig
+from ..candles import INTERVALS_MS, candle_times, candles
 from ..faults import spoil
 from ..money import pad, plain, strip
 from ..ratelimit import BINANCE_WEIGHTS, BinanceLimits, BinanceWeights
@@ -29,6 +30,7 @@ ERRORS = {
     -1021: "Timestamp for this request is outside of the recvWindow.",
     -1022: "Signature for this request is not valid.",
     -1100: "Illegal characters found in parameter '{name}'; legal range is '{range}'.",
+    -1120: "Invalid interval.",
     -1102: "Mandatory parameter '{name}' was not sent, was empty/null, or malformed.",
     -1121: "Invalid symbol.",
     -1127: "More than 24 hours between startTime and endTime.",
@@ -455,6 +457,52 @@ async def ticker_price(request, ex):
     return _json(ex, [{"symbol": market_id, "price": price} for market_id, price in sorted(prices.items())])
 
 
+async def klines(request, ex):
+    """`GET /api/v3/klines`: a market's candles from the fills of every account trading it (see
+    `candles`), each row as Binance writes it: times as numbers, prices and volumes as strings."""
+    market_id = request.query.get("symbol")
+    if not market_id:
+        raise Refused(400, -1102, name="symbol")
+    interval = request.query.get("interval")
+    if not interval:
+        raise Refused(400, -1102, name="interval")
+    if interval not in INTERVALS_MS:
+        raise Refused(400, -1120)
+    books = [book for account in ex.accounts for book in ex.sim.ledger.books_of(account.name) if book.market.market_id == market_id]
+    if not books and market_id not in _listed(ex):
+        raise Refused(400, -1121)
+    limit = _integer(request.query, "limit")
+    limit = DEFAULT_LIMIT if limit is None else limit
+    if not 0 < limit:
+        raise Refused(400, -1100, name="limit", range="^[0-9]{1,20}$")
+    interval_ms = INTERVALS_MS[interval]
+    times = candle_times(
+        interval_ms,
+        start=_integer(request.query, "startTime"),
+        end=_integer(request.query, "endTime"),
+        limit=min(limit, MAX_LIMIT),
+        now=ex.sim.now_ms(),
+    )
+    return _json(ex, [kline(candle, interval_ms) for candle in candles(books, interval_ms, times)])
+
+
+def kline(candle, interval_ms: int) -> list:
+    return [
+        candle.open_time,
+        pad(candle.open, PLACES),
+        pad(candle.high, PLACES),
+        pad(candle.low, PLACES),
+        pad(candle.close, PLACES),
+        pad(candle.volume, PLACES),
+        candle.open_time + interval_ms - 1,
+        pad(candle.quote_volume, PLACES),
+        candle.trades,
+        pad(candle.buy_volume, PLACES),
+        pad(candle.buy_quote_volume, PLACES),
+        "0",
+    ]
+
+
 # --- ids: numbers, per symbol ------------------------------------------------------------------------
 
 
@@ -508,6 +556,7 @@ class BinanceExchange(Exchange):
         app.router.add_get("/api/v3/exchangeInfo", weighted(self, "exchangeInfo", exchange_info))
         app.router.add_get("/api/v3/myTrades", weighted(self, "myTrades", my_trades))
         app.router.add_get("/api/v3/ticker/price", weighted(self, "ticker/price", ticker_price))
+        app.router.add_get("/api/v3/klines", weighted(self, "klines", klines))
         app.router.add_get("/sapi/v1/margin/allPairs", weighted(self, "margin/allPairs", margin_pairs))
         app.router.add_get("/sapi/v1/margin/isolated/allPairs", weighted(self, "margin/isolated/allPairs", margin_pairs))
         app.router.add_get("/ws-api/v3", self.ws_api)

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from ..accounts import AccountConfig
+from ..candles import INTERVALS_MS, candle_times, candles
 from ..faults import spoil
 from ..ledger import KINDS, TRADE
 from ..money import plain, strip
@@ -148,6 +149,56 @@ async def tickers(request, ex):
     wanted = request.query.get("symbol")
     rows = [b.account.venue.ticker(b, b.last_price()) for market_id, b in _books(ex, category).items() if wanted in (None, market_id)]
     return {"category": category, "list": rows}
+
+
+# v5's kline intervals, in the simulator's names
+KLINE_INTERVALS = {"1": "1m", "3": "3m", "5": "5m", "15": "15m", "30": "30m", "60": "1h", "120": "2h", "240": "4h", "360": "6h", "720": "12h", "D": "1d", "W": "1w"}
+KLINE_MAX_LIMIT, KLINE_DEFAULT_LIMIT = 1000, 200
+
+
+def _query_integer(query, name: str) -> int | None:
+    text = query.get(name)
+    if text in (None, ""):
+        return None
+    if not text.isdigit():
+        raise Failed(10001, f"params error: {name} is invalid")
+    return int(text)
+
+
+async def kline(request, ex):
+    """`GET /v5/market/kline`: a market's candles from the fills of every account of the category
+    trading it (see `candles`), newest first, each `[startTime, open, high, low, close, volume,
+    turnover]` in strings, as v5 writes them."""
+    category = request.query.get("category") or "linear"
+    if category not in CATEGORIES:
+        raise Failed(10001, "params error: category is invalid")
+    market_id = request.query.get("symbol", "")
+    interval = KLINE_INTERVALS.get(request.query.get("interval", ""))
+    if interval is None:
+        raise Failed(10001, "params error: interval is invalid")
+    books = [
+        book
+        for account in ex.accounts
+        if account.venue.category == category
+        for book in ex.sim.ledger.books_of(account.name)
+        if book.market.market_id == market_id
+    ]
+    if not books:
+        raise Failed(10001, "params error: symbol invalid")
+    limit = _query_integer(request.query, "limit") or KLINE_DEFAULT_LIMIT
+    interval_ms = INTERVALS_MS[interval]
+    times = candle_times(
+        interval_ms,
+        start=_query_integer(request.query, "start"),
+        end=_query_integer(request.query, "end"),
+        limit=min(limit, KLINE_MAX_LIMIT),
+        now=ex.sim.now_ms(),
+    )
+    rows = [
+        [str(c.open_time), c.open, c.high, c.low, c.close, strip(c.volume), strip(c.quote_volume)]
+        for c in reversed(candles(books, interval_ms, times))
+    ]
+    return {"symbol": market_id, "category": category, "list": rows}
 
 
 # --- private --------------------------------------------------------------------------------------
@@ -454,6 +505,7 @@ class BybitExchange(Exchange):
         app.router.add_get("/v5/market/time", endpoint(self, server_time, private=False))
         app.router.add_get("/v5/market/instruments-info", endpoint(self, instruments_info, private=False))
         app.router.add_get("/v5/market/tickers", endpoint(self, tickers, private=False))
+        app.router.add_get("/v5/market/kline", endpoint(self, kline, private=False))
         app.router.add_get("/v5/asset/coin/query-info", endpoint(self, coin_info, private=True))
         app.router.add_get("/v5/user/query-api", endpoint(self, query_api, private=True))
         app.router.add_get("/v5/account/info", endpoint(self, account_info, private=True))
