@@ -3,6 +3,7 @@ got and when it will be done, and stops showing it once the backfill is complete
 subprocess) backfills from the simulator at Binance's real request spacing."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -93,4 +94,8 @@ def test_the_board_shows_a_backfills_progress_while_a_large_history_loads(simula
         assert in_thread(lambda: Trade.objects.filter(exchange=simulated_accounts[BINANCE]).count()) == HISTORY_TRADES
     finally:
         tracker.terminate()
-        tracker.communicate(timeout=30)
+        try:
+            tracker.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # what this test checks is done; the machine may be slow
+            tracker.kill()
+            tracker.communicate()
