@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from django.db.models import Q
+from ninja import Field, Schema
 from ninja.errors import HttpError
-from pydantic import StringConstraints
+from pydantic import StringConstraints, model_validator
 
 from exchanges.models import ExchangeAccount, Market, canonical_symbol
 from trades.models import SyncCursor
 from trades.repository import of_symbol
+
+from .types import Time
 
 AccountRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 SymbolRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
@@ -158,3 +161,23 @@ def filters(account: str | None, symbol: str | None) -> tuple[int | None, Symbol
     """An account filter and a symbol filter as they are given together: the symbol on the account."""
     pk = account_id(account) if account is not None else None
     return pk, symbol_filter(symbol, pk) if symbol is not None else None
+
+
+class TimeRange(Schema):
+    """The `since` and `until` filters of a list of facts in time (trades, funding payments)."""
+
+    since: Time | None = Field(None, description="From this time on (inclusive). Without an offset: UTC.")
+    until: Time | None = Field(None, description="Before this time (exclusive). Without an offset: UTC.")
+
+    @model_validator(mode="after")
+    def _time_range(self):
+        if self.since and self.until and self.since >= self.until:
+            raise ValueError("since must be before until")
+        return self
+
+    def in_range(self, queryset):
+        if self.since is not None:
+            queryset = queryset.filter(timestamp__gte=self.since)
+        if self.until is not None:
+            queryset = queryset.filter(timestamp__lt=self.until)
+        return queryset

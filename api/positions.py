@@ -1,4 +1,5 @@
-"""The positions part of the JSON API: positions and their trades, net positions, marks, PnL at mark."""
+"""The positions part of the JSON API: positions and their trades and funding, net positions, marks,
+PnL at mark (with and without funding)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from positions import change_stamp
 from positions.fold import side_of
 from positions.models import MarkPrice, Position
 from positions.repository import PositionRepository
-from positions.selectors import latest_marks, mark_of, pnl_at_mark, position_trades
+from positions.selectors import latest_marks, mark_of, pnl_at_mark, position_funding, position_trades, realised_without_funding
 from positions.totals import pnl_totals
 
 from . import filters as api_filters
 from . import single_flight
 from .auth import TokenAuth
 from .filters import ACCOUNT_HELP, SYMBOL_HELP, AccountRef, SymbolRef
+from .funding import FundingOut
 from .pagination import page
 from .trades import TradeOut
 from .types import DecimalString, Id, UtcDateTime
@@ -38,6 +40,7 @@ class PositionOut(Schema):
     account: str
     bot_instance_id: int | None
     symbol: str
+    leg: str = Field(description='A hedge-mode account\'s "long" or "short" leg; "" for a one-way account\'s net position.')
     side: str
     size: DecimalString
     p1: DecimalString
@@ -50,17 +53,24 @@ class PositionOut(Schema):
     entry_time: UtcDateTime
     last_update_time: UtcDateTime
     closed_time: UtcDateTime | None
-    realized_pnl: DecimalString | None
+    realized_pnl: DecimalString | None = Field(description="Of a closed position: p2 + funding.")
+    realized_pnl_without_funding: DecimalString | None = Field(description="Of a closed position: p2.")
+    funding: DecimalString = Field(description="Funding folded into the position: received minus paid.")
+    funding_paid: DecimalString
+    funding_received: DecimalString
+    funding_count: int
     trade_count: int
     first_trade_id: str
     last_trade_id: str
     mark_price: DecimalString | None = Field(description="Latest mark of an open position's market.")
     marked_at: UtcDateTime | None
-    pnl_at_mark: DecimalString | None = Field(description="p2 + p1 * mark, for an open position with a mark.")
+    pnl_at_mark: DecimalString | None = Field(description="p2 + p1 * mark + funding, for an open position with a mark.")
+    pnl_at_mark_without_funding: DecimalString | None = Field(description="p2 + p1 * mark.")
 
 
 class PositionDetailOut(PositionOut):
     trades: list[TradeOut]
+    funding_payments: list[FundingOut]
 
 
 def _position_row(position: Position, marks) -> dict:
@@ -73,6 +83,8 @@ def _position_row(position: Position, marks) -> dict:
         "mark_price": mark.price if mark else None,
         "marked_at": mark.fetched_at if mark else None,
         "pnl_at_mark": pnl_at_mark(position, mark),
+        "pnl_at_mark_without_funding": pnl_at_mark(position, mark, with_funding=False),
+        "realized_pnl_without_funding": realised_without_funding(position),
     }
 
 
@@ -81,10 +93,13 @@ class PositionFilters(Schema):
     account: AccountRef | None = Field(None, description=ACCOUNT_HELP)
     symbol: SymbolRef | None = Field(None, description=SYMBOL_HELP + " A position is per pair: a market's are those of the accounts that hold it.")
     bot_instance: Id | None = Field(None, description="Bot instance id.")
+    leg: Literal["net", "long", "short"] | None = Field(None, description="net: one-way accounts' positions; long or short: a hedge-mode leg.")
 
     def queryset(self):
         """The positions the filters match; a 422 for an account or a symbol the tracker does not know."""
         positions = Position.objects.with_account()
+        if self.leg is not None:
+            positions = positions.filter(leg="" if self.leg == "net" else self.leg)
         if self.status != "all":
             positions = positions.filter(is_open=self.status == "open")
         account, symbol = api_filters.filters(self.account, self.symbol)
@@ -139,7 +154,7 @@ async def list_positions(
     limit: Annotated[int, Field(ge=1, le=1000)] = 100,
     cursor: Annotated[str, Field(max_length=200)] | None = None,
 ):
-    key = (filters.status, filters.account, filters.symbol, filters.bot_instance, limit, cursor)
+    key = (filters.status, filters.account, filters.symbol, filters.bot_instance, filters.leg, limit, cursor)
     stamp_read_at = time.monotonic()
     stamp = await change_stamp.current()
     content = _cached_page(key, stamp)
@@ -163,8 +178,10 @@ class NetPositionOut(Schema):
     avg_price: DecimalString | None
     shares: dict[str, DecimalString] = Field(description="Each account's p1.")
     positions: list[int]
+    funding: DecimalString = Field(description="Sum of the positions' funding.")
     mark_price: DecimalString | None = Field(description="The newest mark among the positions' markets.")
-    pnl_at_mark: DecimalString | None = Field(description="Sum of the positions' PnL at their own marks; null while one has none.")
+    pnl_at_mark: DecimalString | None = Field(description="Sum of the positions' PnL at their own marks, funding included; null while one has none.")
+    pnl_at_mark_without_funding: DecimalString | None
 
 
 @router.get("/positions/net", response=list[NetPositionOut], summary="Net open position per pair across accounts", auth=VIEW_POSITIONS_AND_MARKS)
@@ -179,6 +196,7 @@ async def net_positions(request, symbol: SymbolRef | None = Query(None, descript
         net = await PositionRepository().calculate_net_position(pair)
         position_marks = [mark_of(p, marks) for p in net.positions]
         pnls = [pnl_at_mark(p, m) for p, m in zip(net.positions, position_marks)]
+        pnl_without_funding = sum(pnls, Decimal(0)) - net.funding if pnls and None not in pnls else None
         newest = max((m for m in position_marks if m), key=lambda m: m.fetched_at, default=None)
         result.append(
             {
@@ -188,8 +206,10 @@ async def net_positions(request, symbol: SymbolRef | None = Query(None, descript
                 "avg_price": net.avg_price,
                 "shares": net.shares,
                 "positions": [p.id for p in net.positions],
+                "funding": net.funding,
                 "mark_price": newest.price if newest else None,
                 "pnl_at_mark": sum(pnls, Decimal(0)) if pnls and None not in pnls else None,
+                "pnl_at_mark_without_funding": pnl_without_funding,
             }
         )
     return result
@@ -198,12 +218,16 @@ async def net_positions(request, symbol: SymbolRef | None = Query(None, descript
 @router.get(
     "/positions/{position_id}",
     response=PositionDetailOut,
-    summary="One position with its trades",
-    auth=TokenAuth("positions.view_position", "trades.view_trade"),
+    summary="One position with its trades and funding payments",
+    auth=TokenAuth("positions.view_position", "trades.view_trade", "trades.view_fundingpayment"),
 )
 def get_position(request, position_id: Path[Id]):
     position = get_object_or_404(Position.objects.with_account(), pk=position_id)
-    return {**_position_row(position, latest_marks([position.exchange_id])), "trades": list(position_trades(position))}
+    return {
+        **_position_row(position, latest_marks([position.exchange_id])),
+        "trades": list(position_trades(position)),
+        "funding_payments": list(position_funding(position)),
+    }
 
 
 class MarkOut(Schema):
@@ -240,16 +264,20 @@ class PositionPnlOut(Schema):
     account: str
     bot_instance_id: int | None
     symbol: str
+    leg: str
     p1: DecimalString
     p2: DecimalString
+    funding: DecimalString
     mark_price: DecimalString | None
     marked_at: UtcDateTime | None
-    pnl_at_mark: DecimalString | None
+    pnl_at_mark: DecimalString | None = Field(description="p2 + p1 * mark + funding.")
+    pnl_at_mark_without_funding: DecimalString | None = Field(description="p2 + p1 * mark.")
 
 
 class PnlOut(Schema):
     positions: list[PositionPnlOut]
-    totals: dict[str, DecimalString] = Field(description="PnL at mark summed per quote coin, over the priced positions.")
+    totals: dict[str, DecimalString] = Field(description="PnL at mark, funding included, summed per quote coin, over the priced positions.")
+    totals_without_funding: dict[str, DecimalString] = Field(description="The same without the positions' funding.")
     unpriced: list[int] = Field(description="Open positions without a mark yet.")
 
 
@@ -267,5 +295,6 @@ def pnl(
     return {
         "positions": rows,
         "totals": pnl_totals((row["symbol"], row["pnl_at_mark"]) for row in rows),
+        "totals_without_funding": pnl_totals((row["symbol"], row["pnl_at_mark_without_funding"]) for row in rows),
         "unpriced": [row["position_id"] for row in rows if row["pnl_at_mark"] is None],
     }

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from asgiref.sync import sync_to_async
-from django.http import StreamingHttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
-from pydantic import model_validator
 
 from trades.health import sync_health
 from trades.models import Trade
@@ -20,9 +15,10 @@ from trades.repository import TradeRepository
 
 from . import filters as api_filters
 from .auth import TokenAuth
-from .filters import ACCOUNT_HELP, SYMBOL_HELP, AccountRef, SymbolRef
+from .csv_export import csv_response
+from .filters import ACCOUNT_HELP, SYMBOL_HELP, AccountRef, SymbolRef, TimeRange
 from .pagination import page
-from .types import DecimalString, Id, Time, UtcDateTime, decimal_string, utc_string
+from .types import DecimalString, Id, Time, UtcDateTime
 
 router = Router(tags=["trades"], auth=TokenAuth("trades.view_trade"))
 
@@ -58,19 +54,11 @@ class TradeOut(Schema):
 CSV_COLUMNS = list(TradeOut.model_fields)
 
 
-class TradeFilters(Schema):
+class TradeFilters(TimeRange):
     account: AccountRef | None = Field(None, description=ACCOUNT_HELP)
     symbol: SymbolRef | None = Field(None, description=SYMBOL_HELP)
     side: Literal["buy", "sell"] | None = None
     bot_instance: Id | None = Field(None, description="Bot instance id.")
-    since: Time | None = Field(None, description="From this time on (inclusive). Without an offset: UTC.")
-    until: Time | None = Field(None, description="Before this time (exclusive). Without an offset: UTC.")
-
-    @model_validator(mode="after")
-    def _time_range(self):
-        if self.since and self.until and self.since >= self.until:
-            raise ValueError("since must be before until")
-        return self
 
     def queryset(self):
         """The trades the filters match; a 422 for an account or a symbol the tracker does not know."""
@@ -84,11 +72,7 @@ class TradeFilters(Schema):
             trades = trades.filter(side=self.side)
         if self.bot_instance is not None:
             trades = trades.filter(bot_instance_id=self.bot_instance)
-        if self.since is not None:
-            trades = trades.filter(timestamp__gte=self.since)
-        if self.until is not None:
-            trades = trades.filter(timestamp__lt=self.until)
-        return trades
+        return self.in_range(trades)
 
 
 class TradePage(Schema):
@@ -110,43 +94,13 @@ def list_trades(
     return {"items": items, "next_cursor": next_cursor}
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return utc_string(value)
-    if isinstance(value, Decimal):
-        return decimal_string(value)
-    return str(value)
-
-
-def _csv_row(trade: Trade) -> list[str]:
-    return [_csv_value(trade.exchange_id if name == "account_id" else getattr(trade, name)) for name in CSV_COLUMNS]
-
-
-async def _csv_rows(queryset):
-    """Rows as the ASGI server sends them: fetched in chunks, never the whole export in memory."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    async for trade in queryset.aiterator(chunk_size=2000):
-        yield writer.writerow(_csv_row(trade))
-
-
 @router.get(
     "/trades.csv",
     summary="All the trades a query matches, as CSV, oldest first",
     openapi_extra={"responses": {200: {"description": "CSV", "content": {"text/csv": {}}}}},
 )
 def export_trades(request, filters: Query[TradeFilters]):
-    queryset = filters.queryset().order_by("timestamp", "id")
-    response = StreamingHttpResponse(_csv_rows(queryset), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="trades.csv"'
-    return response
+    return csv_response(filters.queryset().order_by("timestamp", "id"), CSV_COLUMNS, "trades.csv")
 
 
 class TradeStatisticsOut(Schema):
@@ -159,9 +113,12 @@ class TradeStatisticsOut(Schema):
     notional: DecimalString
     fees: dict[str, DecimalString]
     vwap: DecimalString | None
+    funding: dict[str, DecimalString] = Field(description="Funding per settle coin in the range: received minus paid.")
+    funding_paid: dict[str, DecimalString]
+    funding_received: dict[str, DecimalString]
 
 
-@router.get("/trades/statistics", response=TradeStatisticsOut, summary="Count, volumes, notional, fees and VWAP of a symbol")
+@router.get("/trades/statistics", response=TradeStatisticsOut, summary="Count, volumes, notional, fees, VWAP and funding of a symbol")
 async def trade_statistics(
     request,
     symbol: SymbolRef = Query(..., description=SYMBOL_HELP),

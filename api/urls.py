@@ -7,13 +7,14 @@ from ninja import NinjaAPI
 from . import errors
 from .accounts import router as accounts_router
 from .auth import TokenAuth
+from .funding import router as funding_router
 from .positions import router as positions_router
 from .trades import router as trades_router
 
 api = NinjaAPI(
     title="Trade tracker",
     version="1",
-    description="Trades, positions, marks and sync health of the tracked exchange accounts. Read-only. "
+    description="Trades, funding payments, positions, marks and sync health of the tracked exchange accounts. Read-only. "
     "Decimals are strings; times are ISO 8601 in UTC. Send `Authorization: Bearer <token>`; tokens are "
     "issued in the admin or with `manage.py api_token create USERNAME`.",
     auth=TokenAuth(),
@@ -22,6 +23,7 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("", accounts_router)
 api.add_router("", trades_router)
+api.add_router("", funding_router)
 api.add_router("", positions_router)
 
 api_urls = api.urls

@@ -18,7 +18,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from exchanges.models import BotInstance, ExchangeAccount, Market
+from exchanges.models import BotInstance, ExchangeAccount, Market, PositionMode
 from exchanges.venues import VENUES
 from trades.health import DOWN, sync_health
 
@@ -57,29 +57,41 @@ def market_type(venue_name: str) -> str:
     return venue.market_label if venue else venue_name
 
 
+def pays_funding(venue_name: str) -> bool:
+    """Whether an account's venue books funding: its markets are perpetual swaps."""
+    venue = VENUES.get(venue_name)
+    return venue is not None and venue.market_type == "swap"
+
+
 class Column(NamedTuple):
     field: str
     title: str
     numeric: bool = False
+    shown_for: str = ""  # "" always; HEDGE while an account is in hedge mode; FUNDING while one books funding
 
+
+HEDGE, FUNDING = "hedge", "funding"
 
 # The board's tables, in order: the template draws its header and cells from these, the page's script
-# its cells.
+# its cells. Every row has every field; a column `shown_for` something is drawn only when the tracker
+# has it (see `visible_columns`).
 COLUMNS = {
     "positions": [
         Column("account", "Account"), Column("bot", "Bot"), Column("symbol", "Symbol"), Column("type", "Type"),
-        Column("side", "Side"), Column("size", "Size", True), Column("avg_price", "Entry price", True),
-        Column("mark", "Mark", True), Column("notional", "Notional", True), Column("pnl", "Unrealised PnL", True),
-        Column("last_trade", "Last trade (UTC)"),
+        Column("leg", "Leg", shown_for=HEDGE), Column("side", "Side"), Column("size", "Size", True),
+        Column("avg_price", "Entry price", True), Column("mark", "Mark", True), Column("notional", "Notional", True),
+        Column("funding", "Funding to date", True, FUNDING), Column("pnl", "Unrealised PnL", True),
+        Column("pnl_without_funding", "Unrealised PnL without funding", True, FUNDING), Column("last_trade", "Last trade (UTC)"),
     ],
     "nets": [
         Column("symbol", "Symbol"), Column("type", "Types"), Column("side", "Side"), Column("net", "Net size", True),
-        Column("avg_price", "Entry price", True), Column("mark", "Mark", True), Column("pnl", "Unrealised PnL", True),
-        Column("last_trade", "Last trade (UTC)"),
+        Column("avg_price", "Entry price", True), Column("mark", "Mark", True), Column("funding", "Funding to date", True, FUNDING),
+        Column("pnl", "Unrealised PnL", True), Column("last_trade", "Last trade (UTC)"),
     ],
     "totals": [
         Column("account", "Account"), Column("type", "Type"), Column("coin", "Coin"), Column("realised", "Realised PnL", True),
-        Column("unrealised", "Unrealised PnL", True), Column("total", "Total PnL", True), Column("fees", "Fees paid", True),
+        Column("unrealised", "Unrealised PnL", True), Column("funding", "Funding", True, FUNDING), Column("total", "Total PnL", True),
+        Column("total_without_funding", "Total PnL without funding", True, FUNDING), Column("fees", "Fees paid", True),
     ],
     "health": [
         Column("account", "Account"), Column("ws", "WebSocket"), Column("ws_since", "Connected since (UTC)"),
@@ -115,12 +127,14 @@ class OpenPosition(NamedTuple):
     exchange_id: int
     bot_instance_id: int | None
     symbol: str
+    leg: str
     side: str
     size: Decimal
     avg_price: Decimal | None
     p1: Decimal
     p2: Decimal
     p2_fee: Decimal
+    funding: Decimal
     last_update_time: datetime
     account: str
     venue: str
@@ -132,6 +146,11 @@ class OpenPosition(NamedTuple):
 
     @property
     def pnl(self) -> Decimal | None:
+        """At the mark, funding included."""
+        return None if self.mark_price is None else pnl_at_price(self.p1, self.p2, self.mark_price, self.funding)
+
+    @property
+    def pnl_without_funding(self) -> Decimal | None:
         return None if self.mark_price is None else pnl_at_price(self.p1, self.p2, self.mark_price)
 
     @property
@@ -145,8 +164,8 @@ class OpenPosition(NamedTuple):
 # first of the account's with the symbol, as `exchanges.markets` picks it, and its amount step in base
 # units (a contract market counts its step in contracts).
 _OPEN_POSITIONS = f"""
-SELECT p.id, p.exchange_id, p.bot_instance_id, p.symbol, p.side, p.size, p.avg_price, p.p1, p.p2, p.p2_fee,
-       p.last_update_time, a.name, a.venue, b.name, k.amount_step * k.contract_size, k.price_step, m.price, m.fetched_at
+SELECT p.id, p.exchange_id, p.bot_instance_id, p.symbol, p.leg, p.side, p.size, p.avg_price, p.p1, p.p2, p.p2_fee,
+       p.funding, p.last_update_time, a.name, a.venue, b.name, k.amount_step * k.contract_size, k.price_step, m.price, m.fetched_at
 FROM {Position._meta.db_table} p
 JOIN {ExchangeAccount._meta.db_table} a ON a.id = p.exchange_id
 LEFT JOIN {BotInstance._meta.db_table} b ON b.id = p.bot_instance_id
@@ -161,7 +180,7 @@ LEFT JOIN LATERAL (
     ORDER BY fetched_at DESC, id DESC LIMIT 1
 ) m ON true
 WHERE p.is_open
-ORDER BY a.name, p.symbol, b.name
+ORDER BY a.name, p.symbol, b.name, p.leg
 """
 
 
@@ -177,7 +196,8 @@ def detail_url(position_id: int) -> str:
 
 
 def book_key(position: OpenPosition) -> str:
-    return f"{position.exchange_id}:{position.bot_instance_id or ''}:{position.symbol}"
+    key = f"{position.exchange_id}:{position.bot_instance_id or ''}:{position.symbol}"
+    return f"{key}:{position.leg}" if position.leg else key
 
 
 def _position_row(position: OpenPosition) -> dict:
@@ -190,15 +210,18 @@ def _position_row(position: OpenPosition) -> dict:
             "bot": position.bot or "",
             "symbol": position.symbol,
             "type": market_type(position.venue),
+            "leg": position.leg,
             "side": position.side,
             "size": formatting.amount(position.size, base, position.amount_step),
             "avg_price": formatting.price(position.avg_price, quote, position.price_step),
             "mark": formatting.price(position.mark_price, quote, position.price_step),
             "notional": formatting.money(position.notional, quote),
+            "funding": formatting.money(position.funding, quote),
             "pnl": formatting.money(position.pnl, quote),
+            "pnl_without_funding": formatting.money(position.pnl_without_funding, quote),
             "last_trade": moment(position.last_update_time),
         },
-        {"side": f"side-{position.side}", "pnl": tone(position.pnl)},
+        {"side": f"side-{position.side}", "pnl": tone(position.pnl), "funding": tone(position.funding)},
         url=detail_url(position.id),
     )
 
@@ -244,14 +267,18 @@ def _totals_row(account: str, kind: str, coin: str, sums: Totals) -> dict:
             "coin": coin,
             "realised": formatting.money(sums.realised, coin),
             "unrealised": unrealised,
+            "funding": formatting.money(sums.funding, coin),
             "total": formatting.money(sums.total, coin),
+            "total_without_funding": formatting.money(sums.total_without_funding, coin),
             "fees": formatting.per_coin(sums.fees),
         },
         {
             "account": emphasis,
             "realised": f"{tone(sums.realised)} {emphasis}".strip(),
             "unrealised": f"{tone(sums.unrealised)} {emphasis}".strip(),
+            "funding": f"{tone(sums.funding)} {emphasis}".strip(),
             "total": f"{tone(sums.total)} {emphasis}".strip(),
+            "total_without_funding": f"{tone(sums.total_without_funding)} {emphasis}".strip(),
             "fees": emphasis,
         },
     )
@@ -302,6 +329,7 @@ def _finest(steps) -> Decimal | None:
 
 def _net_row(symbol: str, positions: list[OpenPosition]) -> dict:
     net = sum((p.p1 for p in positions), Decimal(0))
+    funding = sum((p.funding for p in positions), Decimal(0))
     pnls = [p.pnl for p in positions]
     pnl = sum(pnls, Decimal(0)) if None not in pnls else None
     marked = [p for p in positions if p.mark_price is not None]
@@ -320,10 +348,11 @@ def _net_row(symbol: str, positions: list[OpenPosition]) -> dict:
             "net": formatting.amount(abs(net), base_coin(symbol), amount_step),
             "avg_price": formatting.price(avg_price, coin, price_step),
             "mark": formatting.price(newest.mark_price if newest else None, coin, price_step),
+            "funding": formatting.money(funding, coin),
             "pnl": formatting.money(pnl, coin),
             "last_trade": moment(max(p.last_update_time for p in positions)),
         },
-        {"side": f"side-{side}", "pnl": tone(pnl)},
+        {"side": f"side-{side}", "pnl": tone(pnl), "funding": tone(funding)},
     )
 
 
@@ -335,14 +364,36 @@ HEADINGS = {
 }
 
 
-def page_tables(board: dict) -> list[dict]:
-    """The board's tables as the page lays them out: heading, columns, rows, what an empty one says."""
+def visible_columns() -> dict[str, list[Column]]:
+    """Each table's columns as the page draws them: the leg while an account is in hedge mode, the
+    funding while an account's venue books funding. Read when the page loads; its socket redraws the
+    same columns."""
+    accounts = ExchangeAccount.objects.without_credentials().values_list("venue", "position_mode")
+    has = {"": True, HEDGE: False, FUNDING: False}
+    for venue, mode in accounts:
+        has[HEDGE] = has[HEDGE] or mode == PositionMode.HEDGE
+        has[FUNDING] = has[FUNDING] or pays_funding(venue)
+    return {name: [column for column in columns if has[column.shown_for]] for name, columns in COLUMNS.items()}
+
+
+def page_tables(board: dict, columns: dict[str, list[Column]] | None = None) -> list[dict]:
+    """The board's tables as the page lays them out: heading, columns, rows, what an empty one says,
+    and whether it shows funding."""
+    columns = columns or visible_columns()
     return [
-        {"name": name, "heading": heading, "columns": COLUMNS[name], "rows": board[name], "empty": EMPTY[name]}
+        {
+            "name": name,
+            "heading": heading,
+            "columns": columns[name],
+            "rows": board[name],
+            "empty": EMPTY[name],
+            "funding": any(column.shown_for == FUNDING for column in columns[name]),
+        }
         for name, heading in HEADINGS.items()
     ]
 
 
-def script_tables() -> dict:
+def script_tables(columns: dict[str, list[Column]] | None = None) -> dict:
     """What the page's script needs to redraw each table from a board: its fields and empty text."""
-    return {name: {"fields": [column.field for column in COLUMNS[name]], "empty": EMPTY[name]} for name in COLUMNS}
+    columns = columns or visible_columns()
+    return {name: {"fields": [column.field for column in columns[name]], "empty": EMPTY[name]} for name in columns}

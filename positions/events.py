@@ -43,7 +43,7 @@ async def _tell_async(books) -> None:
 def _changed_message(books) -> dict:
     return {
         "type": "positions.changed",
-        "books": [{"exchange_id": b.exchange_id, "bot_instance_id": b.bot_instance_id, "symbol": b.symbol} for b in books],
+        "books": [{"exchange_id": b.exchange_id, "bot_instance_id": b.bot_instance_id, "symbol": b.symbol, "leg": b.leg} for b in books],
     }
 
 

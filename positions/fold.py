@@ -5,11 +5,20 @@ run of them folds into `PositionState`s. A position opens on the first trade fro
 fees while it is open, and closes when `p1` returns to zero within the market's amount step. A trade
 that takes `p1` across zero is split: the closing part moves `p1` exactly to zero, the quote amount and
 the fees go pro rata (rounded to 18 places), and the opening part takes the remainder.
+
+Funding payments (perpetuals) change no position's size; each is added to one position of its book
+(`assign_funding`): the latest position that opened strictly before the payment's time. So a payment
+goes to the position open at its time; a payment at exactly a trade's time counts as before that trade
+(the venue charges the position held up to the instant), so it never lands in a position that trade
+opens; a payment while the book is flat goes to the position that closed last before it; a payment
+before the book's first position is unattached: it stays in the ledger and in the account's totals,
+but in no position. `pnl = p2 + p1 * mark + funding`; realised on close `p2 + funding`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from bisect import bisect_left
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -35,9 +44,40 @@ class Fill:
         return fold_order_key(self.timestamp, self.trade_id)
 
 
-def pnl_at_price(p1: Decimal, p2: Decimal, price: Decimal) -> Decimal:
-    """Profit of a position at `price`: what it holds sold there, fees in quote and base included."""
-    return p2 + p1 * price
+def pnl_at_price(p1: Decimal, p2: Decimal, price: Decimal, funding: Decimal = ZERO) -> Decimal:
+    """Profit of a position at `price`: what it holds sold there, fees in quote and base included,
+    plus the funding folded into it (received minus paid)."""
+    return p2 + p1 * price + funding
+
+
+def realised_pnl(p2: Decimal, funding: Decimal = ZERO) -> Decimal:
+    """Profit of a closed position: its quote balance change plus its funding."""
+    return p2 + funding
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A funding payment as the fold sees it: `amount` positive when received, negative when paid."""
+
+    payment_id: str
+    timestamp: datetime
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Funding:
+    """The funding of one position: the sum (received minus paid), each side, and how many payments."""
+
+    total: Decimal = ZERO
+    paid: Decimal = ZERO
+    received: Decimal = ZERO
+    count: int = 0
+
+    @classmethod
+    def of(cls, payments) -> Funding:
+        paid = sum((-p.amount for p in payments if p.amount < 0), ZERO)
+        received = sum((p.amount for p in payments if p.amount > 0), ZERO)
+        return cls(total=received - paid, paid=paid, received=received, count=len(payments))
 
 
 @dataclass
@@ -55,6 +95,7 @@ class PositionState:
     first_trade_id: str = ""
     last_trade_id: str = ""
     trade_count: int = 0
+    funding: Funding = Funding()
 
     @property
     def size(self) -> Decimal:
@@ -69,9 +110,13 @@ class PositionState:
 
     @property
     def realized_pnl(self) -> Decimal | None:
-        return None if self.is_open else self.p2
+        return None if self.is_open else realised_pnl(self.p2, self.funding.total)
 
     def pnl_at(self, mark_price: Decimal) -> Decimal:
+        """Profit at a mark, funding included."""
+        return pnl_at_price(self.p1, self.p2, mark_price, self.funding.total)
+
+    def pnl_without_funding_at(self, mark_price: Decimal) -> Decimal:
         return pnl_at_price(self.p1, self.p2, mark_price)
 
     @property
@@ -154,6 +199,7 @@ def _add(state: PositionState, fill: Fill, deltas: Deltas, amount_step: Decimal)
         first_trade_id=state.first_trade_id,
         last_trade_id=fill.trade_id,
         trade_count=state.trade_count + 1,
+        funding=state.funding,
     )
 
 
@@ -182,3 +228,37 @@ def fold_fills(
         current = positions.pop() if positions and positions[-1].is_open else None
         positions.extend(apply_fill(current, fill, amount_step))
     return positions
+
+
+def assign_funding(entry_times: list[datetime], payments: list[Payment]) -> tuple[list[list[Payment]], list[Payment]]:
+    """Which position of a book each payment belongs to: the latest that opened strictly before it.
+
+    `entry_times` are the book's positions' entry times in fold order (from some position to the
+    book's latest). Returns each position's payments, and those before the first position (unattached,
+    when that first position is the book's first).
+    """
+    per_position: list[list[Payment]] = [[] for _ in entry_times]
+    unattached: list[Payment] = []
+    for payment in payments:
+        index = bisect_left(entry_times, payment.timestamp) - 1
+        (per_position[index] if index >= 0 else unattached).append(payment)
+    return per_position, unattached
+
+
+def with_funding(state: PositionState, payments: list[Payment]) -> PositionState:
+    """The position with exactly these payments as its funding."""
+    return replace(state, funding=Funding.of(payments))
+
+
+@dataclass(frozen=True)
+class BookFold:
+    positions: list[PositionState]
+    unattached: list[Payment]
+
+
+def fold_book(fills: list[Fill], payments: list[Payment], amount_step: Decimal = ZERO) -> BookFold:
+    """A whole book from scratch: its trades (in fold order) into positions, and its funding payments
+    into them by `assign_funding`."""
+    positions = fold_fills(fills, amount_step)
+    per_position, unattached = assign_funding([p.entry_time for p in positions], payments)
+    return BookFold([with_funding(s, mine) for s, mine in zip(positions, per_position)], unattached)

@@ -16,10 +16,18 @@ from django.template.loader import render_to_string
 from exchanges.models import Market
 
 from . import formatting
-from .board import market_type, tone
+from .board import market_type, pays_funding, tone
 from .charts import ChartPlan, plan_chart
 from .models import Position
-from .selectors import latest_marks, mark_of, pnl_at_mark, position_history, position_trades
+from .selectors import (
+    latest_marks,
+    mark_of,
+    pnl_at_mark,
+    position_funding,
+    position_history,
+    position_trades,
+    realised_without_funding,
+)
 from .services import Book
 from .totals import base_coin, quote_coin
 
@@ -72,10 +80,15 @@ def position_page(position_id: int) -> dict:
     history = position_history(position)
     mark = mark_of(position, latest_marks([position.exchange_id]))
     pnl = pnl_at_mark(position, mark)
+    pnl_without_funding = pnl_at_mark(position, mark, with_funding=False)
+    realised_trades = realised_without_funding(position)
+    payments = list(position_funding(position))
+    funded = pays_funding(position.exchange.venue) or position.funding_count > 0
     notional = position.size * mark.price if mark is not None else None
     return {
         "position": position,
         "market_type": market_type(position.exchange.venue),
+        "funded": funded,
         "facts": {
             "size": formatting.amount(position.size, base, amount_step),
             "entry": formatting.price(position.avg_price, quote, price_step),
@@ -83,15 +96,36 @@ def position_page(position_id: int) -> dict:
             "notional": formatting.money(notional, quote),
             "unrealised": formatting.money(pnl, quote),
             "unrealised_tone": tone(pnl),
+            "unrealised_without_funding": formatting.money(pnl_without_funding, quote),
             "realised": formatting.money(position.realized_pnl, quote),
             "realised_tone": tone(position.realized_pnl),
+            "realised_without_funding": formatting.money(realised_trades, quote),
+            "funding": formatting.money(position.funding, quote),
+            "funding_tone": tone(position.funding),
+            "funding_paid": formatting.money(position.funding_paid, quote),
+            "funding_received": formatting.money(position.funding_received, quote),
             "fees": formatting.per_coin(_fees(position, base, quote)),
         },
+        "funding_rows": [
+            {
+                "payment": payment,
+                "amount": formatting.money(payment.amount, payment.currency),
+                "tone": tone(payment.amount),
+                "rate": payment.rate,
+                "size": payment.position_size,
+            }
+            for payment in payments
+        ],
         "details": [
             ("p1", f"Base balance change ({base}): bought minus sold, fees in {base} taken", formatting.amount(position.p1, base, amount_step)),
             ("p2", f"Quote balance change ({quote}): received minus spent, fees in {quote} taken", formatting.money(position.p2, quote)),
             ("p1_fee", f"Fees paid in {base}", formatting.amount(position.p1_fee, base, amount_step)),
             ("p2_fee", f"Fees paid in {quote}", formatting.money(position.p2_fee, quote)),
+            *(
+                [("funding", f"Funding ({quote}): received minus paid, in the PnL", formatting.money(position.funding, quote))]
+                if funded
+                else []
+            ),
             *(
                 ("other_fees", f"Fees paid in {coin} (not in the PnL)", formatting.money(Decimal(cost), coin))
                 for coin, cost in sorted(position.other_fees.items())

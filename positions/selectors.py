@@ -1,4 +1,5 @@
-"""Reads of positions for the API and the operator pages: a position's trades, its history, marks."""
+"""Reads of positions for the API and the operator pages: a position's trades and funding, its
+history, marks, totals."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Length
 
-from trades.models import FOLD_ORDER, Trade
+from trades.models import FOLD_ORDER, FundingPayment, Trade
 
 from . import fold
 from .models import MarkPrice, Position
+from trades.fold_order import fold_order_by
+
 from .services import Book, amount_step_of, fill_of
 from .totals import Booked, base_coin, quote_coin
 
@@ -64,11 +67,34 @@ def mark_of(position: Position, marks: dict[tuple[int, str], MarkPrice]) -> Mark
     return marks.get((position.exchange_id, position.symbol)) if position.is_open else None
 
 
-def pnl_at_mark(position: Position, mark: MarkPrice | None) -> Decimal | None:
-    """Profit of an open position at the mark: `p2 + p1 * mark` (fees included)."""
+def pnl_at_mark(position: Position, mark: MarkPrice | None, *, with_funding: bool = True) -> Decimal | None:
+    """Profit of an open position at the mark: `p2 + p1 * mark + funding` (fees included), or without
+    its funding."""
     if mark is None or not position.is_open:
         return None
-    return fold.pnl_at_price(position.p1, position.p2, mark.price)
+    return fold.pnl_at_price(position.p1, position.p2, mark.price, position.funding if with_funding else fold.ZERO)
+
+
+def realised_without_funding(position: Position) -> Decimal | None:
+    """What a closed position's trades alone made: its realised PnL less its funding."""
+    return None if position.realized_pnl is None else position.realized_pnl - position.funding
+
+
+def position_funding(position: Position) -> QuerySet[FundingPayment]:
+    """The funding payments folded into `position`, in time order: its book's, after its entry and up
+    to the next position's entry (the rule of `positions.fold.assign_funding`)."""
+    book = Book.of(position)
+    payments = FundingPayment.objects.filter(**book.filter(), timestamp__gt=position.entry_time).defer("raw")
+    later = (
+        Position.objects.filter(**book.filter(), entry_time__gte=position.entry_time)
+        .exclude(pk=position.pk)
+        .order_by(*fold_order_by("entry_time", "first_trade_id"), "id")
+    )
+    mine = fold.fold_order_key(position.entry_time, position.first_trade_id)
+    following = next((p.entry_time for p in later if fold.fold_order_key(p.entry_time, p.first_trade_id) > mine), None)
+    if following is not None:
+        payments = payments.filter(timestamp__lte=following)
+    return payments.order_by("timestamp", "id")
 
 
 _OTHER_FEES = f"""
@@ -79,10 +105,22 @@ GROUP BY p.exchange_id, p.symbol, fee.key
 
 
 def booked_totals() -> list[Booked]:
-    """Per account and symbol, over all its positions: the closed ones' realised PnL and every fee."""
+    """Per account and symbol, over all its positions: the closed ones' realised PnL (funding
+    included) and every fee; and its funding to date from the ledger per coin, with what of it is in
+    no position (unattached)."""
     sums = (
         Position.objects.values_list("exchange_id", "exchange__name", "exchange__venue", "symbol")
-        .annotate(realised=Sum("realized_pnl", filter=Q(is_open=False)), base_fee=Sum("p1_fee"), quote_fee=Sum("p2_fee"))
+        .annotate(
+            realised=Sum("realized_pnl", filter=Q(is_open=False)),
+            base_fee=Sum("p1_fee"),
+            quote_fee=Sum("p2_fee"),
+            folded=Sum("funding"),
+        )
+        .order_by()
+    )
+    ledger = (
+        FundingPayment.objects.values_list("exchange_id", "exchange__name", "exchange__venue", "symbol", "currency")
+        .annotate(total=Sum("amount"))
         .order_by()
     )
     with connection.cursor() as cursor:
@@ -91,13 +129,23 @@ def booked_totals() -> list[Booked]:
     fees: dict[tuple[int, str], dict[str, Decimal]] = {}
     for account_id, symbol, coin, cost in other_fees:
         fees.setdefault((account_id, symbol), {})[coin] = cost
+    funding: dict[tuple[int, str], dict[str, Decimal]] = {}
+    names: dict[tuple[int, str], tuple[str, str]] = {}
+    for account_id, account, venue, symbol, coin, total in ledger:
+        funding.setdefault((account_id, symbol), {})[coin] = total
+        names[account_id, symbol] = (account, venue)
     booked = []
-    for account_id, account, venue, symbol, realised, base_fee, quote_fee in sums:
+    for account_id, account, venue, symbol, realised, base_fee, quote_fee, folded in sums:
         paid = dict(fees.get((account_id, symbol), {}))
         for coin, cost in ((base_coin(symbol), base_fee), (quote_coin(symbol), quote_fee)):
             if cost:
                 paid[coin] = paid.get(coin, Decimal(0)) + cost
-        booked.append(Booked(account, symbol, realised or Decimal(0), paid, venue))
+        received = funding.pop((account_id, symbol), {})
+        unattached = sum(received.values(), Decimal(0)) - (folded or Decimal(0))
+        booked.append(Booked(account, symbol, realised or Decimal(0), paid, venue, received, unattached))
+    for (account_id, symbol), received in funding.items():
+        account, venue = names[account_id, symbol]
+        booked.append(Booked(account, symbol, Decimal(0), {}, venue, received, sum(received.values(), Decimal(0))))
     return booked
 
 

@@ -28,7 +28,7 @@ _WRITTEN = [field for field in _FIELDS if not field.primary_key]
 _UPDATE = f'UPDATE {_TABLE} SET {", ".join(f"{chr(34)}{f.column}{chr(34)} = %s" for f in _WRITTEN)} WHERE id = %s'
 # Position's fold order, newest first: the same order as `services._book_positions`, reversed.
 _LATEST = (
-    f"SELECT {_COLUMNS} FROM {_TABLE} WHERE exchange_id = %s AND symbol = %s AND bot_instance_id {{bot}} "
+    f"SELECT {_COLUMNS} FROM {_TABLE} WHERE exchange_id = %s AND symbol = %s AND leg = %s AND bot_instance_id {{bot}} "
     f"ORDER BY {fold_order_sql('last_update_time', 'last_trade_id', descending=True)}, id DESC LIMIT 1"
 )
 _LATEST_WITHOUT_BOT = _LATEST.format(bot="IS NULL")
@@ -37,21 +37,21 @@ _LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
 _LOCK_SPACE = 0x7472
 
 
-def book_lock_key(exchange_id: int, bot_instance_id: int | None, symbol: str) -> tuple[int, int]:
-    key = zlib.crc32(f"{exchange_id}|{bot_instance_id}|{symbol}".encode())
+def book_lock_key(exchange_id: int, bot_instance_id: int | None, symbol: str, leg: str = "") -> tuple[int, int]:
+    key = zlib.crc32(f"{exchange_id}|{bot_instance_id}|{symbol}|{leg}".encode())
     return _LOCK_SPACE, key - (1 << 31)
 
 
-def lock_book_and_read_latest(exchange_id: int, bot_instance_id: int | None, symbol: str) -> Position | None:
+def lock_book_and_read_latest(exchange_id: int, bot_instance_id: int | None, symbol: str, leg: str = "") -> Position | None:
     """Take the book's advisory lock until the transaction ends, then read its latest position."""
     connection.ensure_connection()
     if bot_instance_id is None:
-        query, params = _LATEST_WITHOUT_BOT, (exchange_id, symbol)
+        query, params = _LATEST_WITHOUT_BOT, (exchange_id, symbol, leg)
     else:
-        query, params = _LATEST_OF_BOT, (exchange_id, symbol, bot_instance_id)
+        query, params = _LATEST_OF_BOT, (exchange_id, symbol, leg, bot_instance_id)
     raw = connection.connection
     with raw.pipeline(), psycopg.Cursor(raw) as lock, psycopg.Cursor(raw) as read:
-        lock.execute(_LOCK, book_lock_key(exchange_id, bot_instance_id, symbol))
+        lock.execute(_LOCK, book_lock_key(exchange_id, bot_instance_id, symbol, leg))
         read.execute(query, params)
         row = read.fetchone()
     if row is None:

@@ -40,5 +40,5 @@ def refresh_all_marks() -> int:
 
 @shared_task
 def sweep_unprocessed_trades() -> int:
-    """Fold the trades a failed fold left unprocessed; returns how many."""
+    """Fold the trades and funding payments a failed fold left unprocessed; returns how many."""
     return sweep_unprocessed()

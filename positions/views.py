@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 
-from .board import board_snapshot, page_tables, script_tables
+from .board import board_snapshot, page_tables, script_tables, visible_columns
 from .charts import candles_of, chart_json
 from .models import Position
 from .position_page import chart_plan, position_page
@@ -15,7 +15,10 @@ from .position_page import chart_plan, position_page
 
 @login_required
 def board(request):
-    return render(request, "positions/board.html", {"tables": page_tables(board_snapshot()), "script_tables": script_tables()})
+    columns = visible_columns()
+    return render(
+        request, "positions/board.html", {"tables": page_tables(board_snapshot(), columns), "script_tables": script_tables(columns)}
+    )
 
 
 @login_required

@@ -1,11 +1,17 @@
-"""Trades shaped the way ccxt hands them over, floats and all, with the exchange's strings in `info`."""
+"""Trades shaped the way ccxt hands them over, floats and all, with the exchange's strings in `info`;
+and stored rows (funding payments, hedge-leg trades) written as their ingest writes them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
+from django.db import transaction
+
 from exchanges.models import ExchangeAccount, Market
+from trades.deltas import trade_deltas
+from trades.models import FundingPayment, Trade
+from trades.signals import funding_inserted, trades_inserted
 
 _BINANCE_QUOTES = ("USDT", "BTC", "BNB")
 
@@ -120,3 +126,94 @@ def bybit_trade(
         "cost": float(cost),
         "fee": {"cost": float(fee), "currency": "USDT"},
     }
+
+
+def _aware(timestamp: datetime | int) -> datetime:
+    return timestamp if isinstance(timestamp, datetime) else datetime.fromtimestamp(timestamp / 1000, tz=UTC)
+
+
+def funding_payment(
+    account: ExchangeAccount,
+    funding_id: str,
+    *,
+    amount: str,
+    timestamp: datetime | int,
+    market_symbol: str = "BTC/USDT:USDT",
+    leg: str = "",
+    rate: str | None = "0.0001",
+    position_size: str | None = "1",
+    currency: str = "USDT",
+    bot_instance=None,
+) -> FundingPayment:
+    """An unsaved FundingPayment row as the funding ingest stores one."""
+    return FundingPayment(
+        exchange=account,
+        bot_instance=bot_instance,
+        exchange_funding_id=funding_id,
+        symbol=market_symbol.split(":")[0],
+        market_symbol=market_symbol,
+        leg=leg,
+        timestamp=_aware(timestamp),
+        amount=Decimal(amount),
+        currency=currency,
+        rate=None if rate is None else Decimal(rate),
+        position_size=None if position_size is None else Decimal(position_size),
+        raw={"id": funding_id, "amount": amount},
+    )
+
+
+def store_funding(payments: list[FundingPayment]) -> list[FundingPayment]:
+    """Store new payments and send `funding_inserted` in one transaction, as the funding ingest does;
+    a payment already stored (same account and id) is skipped."""
+    with transaction.atomic():
+        known = set(
+            FundingPayment.objects.filter(exchange_funding_id__in=[p.exchange_funding_id for p in payments]).values_list(
+                "exchange_id", "exchange_funding_id"
+            )
+        )
+        new = [p for p in payments if (p.exchange_id, p.exchange_funding_id) not in known]
+        FundingPayment.objects.bulk_create(new)
+        new.sort(key=lambda p: (p.timestamp, p.pk))
+        if new:
+            funding_inserted.send(sender=FundingPayment, payments=new)
+    return new
+
+
+def stored_trade(
+    account: ExchangeAccount,
+    trade_id: str,
+    *,
+    side: str,
+    amount: str,
+    price: str,
+    cost: str,
+    timestamp: datetime | int,
+    fee: str = "0",
+    fee_currency: str = "USDT",
+    market_symbol: str = "BTC/USDT:USDT",
+    leg: str = "",
+    kind: str = "fill",
+    contract_size: str = "1",
+) -> Trade:
+    """An unsaved Trade row with its deltas, as ingest stores one (for hedge legs, until ingest sets them)."""
+    symbol = market_symbol.split(":")[0]
+    base, quote = symbol.split("/")
+    deltas = trade_deltas(
+        side=side, amount=Decimal(amount), cost=Decimal(cost), base=base, quote=quote,
+        contract_size=Decimal(contract_size), fee_cost=Decimal(fee), fee_currency=fee_currency,
+    )
+    return Trade(
+        exchange=account, exchange_trade_id=trade_id, symbol=symbol, market_symbol=market_symbol, side=side, kind=kind,
+        leg=leg, amount=Decimal(amount), contract_size=Decimal(contract_size), price=Decimal(price), cost=Decimal(cost),
+        fee_cost=Decimal(fee), fee_currency=fee_currency, timestamp=_aware(timestamp),
+        p1_delta=deltas.p1_delta, p2_delta=deltas.p2_delta, raw={"id": trade_id},
+    )
+
+
+def store_trades(trades: list[Trade]) -> list[Trade]:
+    """Store new trades and send `trades_inserted` in one transaction, as ingest does."""
+    with transaction.atomic():
+        Trade.objects.bulk_create(trades)
+        new = sorted(trades, key=lambda t: (t.timestamp, len(t.exchange_trade_id), t.exchange_trade_id))
+        trades_inserted.send(sender=Trade, trades=new)
+    return new

@@ -9,7 +9,7 @@ from decimal import Decimal
 from exchanges.models import ExchangeAccount, Market
 from positions import fold
 from positions.models import Position
-from trades.models import Trade
+from trades.models import FundingPayment, Trade
 
 
 def wait_until(condition, timeout: float = 60.0, interval: float = 0.1, message: str = "condition"):
@@ -45,6 +45,23 @@ def assert_trades_match_truth(account: ExchangeAccount, truth: list[dict]) -> No
         assert trade.side == record["side"]
         assert (trade.amount, trade.price, trade.cost) == (Decimal(record["amount"]), Decimal(record["price"]), Decimal(record["cost"]))
         assert (trade.fee_cost, trade.fee_currency) == (Decimal(record["fee"]), record["fee_coin"])
+        if "kind" in record:  # a perpetual's: what made the execution, and its leg in hedge mode
+            assert (trade.kind, trade.leg) == (TRUTH_KINDS[record["kind"]], record["leg"])
+
+
+TRUTH_KINDS = {"trade": "fill", "liquidation": "liquidation", "adl": "adl", "settlement": "settlement", "delivery": "delivery"}
+
+
+def assert_funding_matches_truth(account: ExchangeAccount, truth: list[dict]) -> None:
+    """Every ground-truth funding payment stored exactly once, exactly, signed + received."""
+    stored = {p.exchange_funding_id: p for p in FundingPayment.objects.filter(exchange=account)}
+    assert FundingPayment.objects.filter(exchange=account).count() == len(stored)
+    assert set(stored) == {record["id"] for record in truth}
+    for record in truth:
+        payment = stored[record["id"]]
+        assert (payment.market_symbol, payment.leg, payment.currency) == (record["symbol"], record["leg"], record["currency"])
+        assert (payment.amount, payment.rate, payment.position_size) == (Decimal(record["amount"]), Decimal(record["rate"]), Decimal(record["position_size"]))
+        assert int(payment.timestamp.timestamp() * 1000) == record["timestamp"]
 
 
 def positions_from_truth(account: ExchangeAccount, truth: list[dict]) -> dict[str, list[fold.PositionState]]:

@@ -3,7 +3,7 @@ from django.contrib import admin
 from exchanges.admin import ExchangeAccountAdmin
 from exchanges.models import ExchangeAccount
 
-from .models import RejectedTrade, StreamHealth, SyncCursor, Trade
+from .models import FundingPayment, RejectedTrade, StreamHealth, SyncCursor, Trade
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,9 +21,37 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Trade)
 class TradeAdmin(ReadOnlyAdmin):
-    list_display = ["timestamp", "exchange", "market_symbol", "side", "amount", "price", "cost", "fee_cost", "fee_currency", "exchange_trade_id", "processed"]
-    list_filter = ["exchange", "symbol", "side", "processed", "timestamp"]
+    list_display = ["timestamp", "exchange", "market_symbol", "side", "kind", "leg", "amount", "price", "cost", "fee_cost", "fee_currency", "exchange_trade_id", "processed"]
+    list_filter = ["exchange", "symbol", "side", "kind", "leg", "processed", "timestamp"]
     search_fields = ["=exchange_trade_id", "=order_id"]
+    date_hierarchy = "timestamp"
+    list_select_related = ["exchange"]
+    show_full_result_count = False
+    ordering = ["-timestamp", "-id"]
+
+
+class FundingDirectionFilter(admin.SimpleListFilter):
+    title = "direction"
+    parameter_name = "direction"
+
+    def lookups(self, request, model_admin):
+        return [("paid", "paid"), ("received", "received")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "paid":
+            return queryset.filter(amount__lt=0)
+        if self.value() == "received":
+            return queryset.filter(amount__gt=0)
+        return queryset
+
+
+@admin.register(FundingPayment)
+class FundingPaymentAdmin(ReadOnlyAdmin):
+    """The funding ledger: one row per payment as the venue reported it."""
+
+    list_display = ["timestamp", "exchange", "market_symbol", "leg", "amount", "currency", "rate", "position_size", "exchange_funding_id", "processed"]
+    list_filter = ["exchange", "symbol", "leg", FundingDirectionFilter, "currency", "processed", "timestamp"]
+    search_fields = ["=exchange_funding_id"]
     date_hierarchy = "timestamp"
     list_select_related = ["exchange"]
     show_full_result_count = False
@@ -32,8 +60,8 @@ class TradeAdmin(ReadOnlyAdmin):
 
 @admin.register(RejectedTrade)
 class RejectedTradeAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "exchange", "exchange_trade_id", "reason"]
-    list_filter = ["exchange"]
+    list_display = ["received_at", "exchange", "feed", "exchange_trade_id", "reason"]
+    list_filter = ["exchange", "feed"]
     search_fields = ["=exchange_trade_id", "reason"]
 
 

@@ -17,7 +17,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from exchanges.markets import market_facts
-from exchanges.models import ExchangeAccount
+from exchanges.models import ExchangeAccount, PositionMode
 
 from .deltas import trade_deltas
 from .models import FOLD_ORDER, RejectedTrade, Trade
@@ -207,12 +207,13 @@ def normalise_rows(account: ExchangeAccount, trades: Iterable[dict], bot_instanc
     storable: dict[str, list] = {}
     rejected: list[RejectedTrade] = []
     venue = account.venue_object
+    hedge = account.position_mode == PositionMode.HEDGE
     contract_sizes: dict[str, Decimal] = {}  # per market, looked up once a batch
     for payload in trades:
         try:
             if not isinstance(payload, dict):
                 raise RejectedPayload("not a trade object")
-            exact = exact_trade(venue, payload)
+            exact = exact_trade(venue, payload, hedge=hedge)
         except RejectedPayload as reason:
             rejected.append(_reject(account, payload, str(reason)))
             continue

@@ -47,7 +47,7 @@ class ExactTrade(NamedTuple):
     leg: str = ""
 
 
-def _exact_decimal(info: dict, keys: tuple[str, ...], name: str) -> Decimal:
+def exact_decimal(info: dict, keys: tuple[str, ...], name: str) -> Decimal:
     for key in keys:
         text = info.get(key)
         if text is None:
@@ -96,13 +96,19 @@ def exchange_trade_number(stored_id: str) -> str:
     return stored_id.rpartition(ID_SEPARATOR)[2]
 
 
-def exact_trade(venue: Venue, trade: dict) -> ExactTrade:
+def exact_trade(venue: Venue, trade: dict, *, hedge: bool = False) -> ExactTrade:
     """The trade's exact fields, read where the venue puts them, or `RejectedPayload` saying what is
-    wrong with it."""
+    wrong with it. Its kind is the venue's reading of the payload; its leg too, for a `hedge`-mode
+    account's (a one-way account's trades move its one net position)."""
     fields = venue.exact_fields
     info = trade.get("info")
     if not isinstance(info, dict):
         raise RejectedPayload("no raw exchange payload in info")
+    if venue.is_funding(trade):
+        raise RejectedPayload("a funding payment is not a trade")
+    kind = venue.trade_kind(trade)
+    if kind is None:
+        raise RejectedPayload(f"an execution of a type the tracker does not book: {info.get('execType')!r}")
     trade_id = stored_trade_id(venue, trade)
     market_symbol, side = trade.get("symbol"), trade.get("side")
     if not market_symbol or "/" not in market_symbol:
@@ -113,9 +119,9 @@ def exact_trade(venue: Venue, trade: dict) -> ExactTrade:
     if not isinstance(timestamp, int) or isinstance(timestamp, bool) or timestamp <= 0:
         raise RejectedPayload(f"timestamp {timestamp!r} is not milliseconds since the epoch")
 
-    amount = _exact_decimal(info, fields["amount"], "amount")
-    price = _exact_decimal(info, fields["price"], "price")
-    cost = _exact_decimal(info, fields["cost"], "cost")
+    amount = exact_decimal(info, fields["amount"], "amount")
+    price = exact_decimal(info, fields["price"], "price")
+    cost = exact_decimal(info, fields["cost"], "cost")
     if amount <= 0:
         raise RejectedPayload(f"amount {amount} is not positive")
     if price <= 0:
@@ -129,7 +135,7 @@ def exact_trade(venue: Venue, trade: dict) -> ExactTrade:
     fee_keys = fields["fee_cost"]
     for key in fee_keys:
         if info.get(key) is not None:
-            fee_cost = _exact_decimal(info, fee_keys, "fee")
+            fee_cost = exact_decimal(info, fee_keys, "fee")
             break
     if fee_cost and not fee_currency:
         raise RejectedPayload("a fee without a currency")
@@ -147,4 +153,6 @@ def exact_trade(venue: Venue, trade: dict) -> ExactTrade:
         fee_cost=fee_cost,
         fee_currency=fee_currency,
         timestamp=_EPOCH + timedelta(milliseconds=timestamp),
+        kind=kind,
+        leg=venue.trade_leg(trade) if hedge else "",
     )

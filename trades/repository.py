@@ -10,7 +10,7 @@ from django.db.models import Count, F, Q, Sum
 
 from exchanges.decimals import average_price
 
-from .models import Trade
+from .models import FundingPayment, Trade
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class TradeStatistics:
     notional: Decimal
     fees: dict[str, Decimal]
     vwap: Decimal | None
+    funding: dict[str, Decimal]  # per settle coin, received minus paid
+    funding_paid: dict[str, Decimal]  # per settle coin, as positive amounts
+    funding_received: dict[str, Decimal]
 
 
 def of_symbol(symbol: str) -> Q:
@@ -44,10 +47,13 @@ class TradeRepository:
         return [t async for t in query.order_by("-timestamp", "-id")[:limit]]
 
     async def get_trade_statistics(self, symbol: str, start_time: datetime, end_time: datetime | None = None) -> TradeStatistics:
-        """Of a pair or of one market (see `of_symbol`)."""
+        """Of a pair or of one market (see `of_symbol`): its trades, and the funding paid and received
+        on it, in the time range."""
         query = Trade.objects.filter(of_symbol(symbol), timestamp__gte=start_time)
+        payments = FundingPayment.objects.filter(of_symbol(symbol), timestamp__gte=start_time)
         if end_time is not None:
             query = query.filter(timestamp__lt=end_time)
+            payments = payments.filter(timestamp__lt=end_time)
         base_amount = F("amount") * F("contract_size")
         totals = await query.aaggregate(
             count=Count("id"),
@@ -60,6 +66,15 @@ class TradeRepository:
             row["fee_currency"]: row["total"]
             async for row in query.exclude(fee_currency="").values("fee_currency").annotate(total=Sum("fee_cost")).order_by("fee_currency")
         }
+        funding, funding_paid, funding_received = {}, {}, {}
+        async for row in (
+            payments.values("currency")
+            .annotate(total=Sum("amount"), paid=Sum("amount", filter=Q(amount__lt=0)), received=Sum("amount", filter=Q(amount__gt=0)))
+            .order_by("currency")
+        ):
+            funding[row["currency"]] = row["total"]
+            funding_paid[row["currency"]] = -(row["paid"] or Decimal(0))
+            funding_received[row["currency"]] = row["received"] or Decimal(0)
         volume = totals["volume"] or Decimal(0)
         notional = totals["notional"] or Decimal(0)
         return TradeStatistics(
@@ -72,4 +87,7 @@ class TradeRepository:
             notional=notional,
             fees=fees,
             vwap=average_price(notional, volume),
+            funding=funding,
+            funding_paid=funding_paid,
+            funding_received=funding_received,
         )

@@ -16,6 +16,7 @@ from exchanges.models import ExchangeAccount
 from . import metrics
 from .backoff import ACCOUNT_FAULTS, AccountStopped, Backoff
 from .db import DatabaseThread, db_sync_to_async
+from .funding import ingest_funding
 from .ingest import ingest_trades
 from .models import StreamHealth
 from .sync import scrub
@@ -170,8 +171,14 @@ class AccountStream:
         await self.on_connect()
 
     async def _ingest(self, trades: list[dict]) -> None:
+        """Store what the stream pushed: trades by ingest, and (where the venue pushes them with the
+        trades) funding payments in the funding ledger, never as trades."""
         venue = self.account.venue_object
         wanted = [t for t in trades if venue.is_own_streamed_trade(t) and (not self.symbols or t.get("symbol") in self.symbols)]
+        funding = [t for t in wanted if venue.is_funding(t)]
+        if funding:
+            wanted = [t for t in wanted if not venue.is_funding(t)]
+            await self.storing.run(ingest_funding, self.account, funding)
         if wanted:
             await self.storing.run(self._store, wanted)
             self.delivered += len(wanted)

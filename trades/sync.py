@@ -20,8 +20,9 @@ from exchanges.venues.pagers import Page
 from . import metrics
 from .backoff import AccountStopped, Backoff
 from .db import db_sync_to_async
+from .funding import ingest_funding, release_unfolded_funding
 from .ingest import ingest_trades, release_unfolded
-from .models import StreamHealth, SyncCursor
+from .models import FundingCursor, StreamHealth, SyncCursor
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class SymbolResult:
     fetched: int = 0
     new: int = 0
     pages: int = 0
+    funding_new: int = 0  # funding payments stored by the pass, where the venue lists them with the trades
 
 
 @dataclass
@@ -75,6 +77,7 @@ def scrub(text: str, account: ExchangeAccount) -> str:
     return text
 
 
+
 def start_ms(account: ExchangeAccount, since: datetime | None = None) -> int:
     start = since or account.backfill_since or timezone.now() - timedelta(days=settings.SYNC_BACKFILL_DAYS)
     return int(start.timestamp() * 1000)
@@ -85,31 +88,64 @@ def _load_cursor(account: ExchangeAccount, market_symbol: str) -> SyncCursor:
     return cursor
 
 
-def _store_page(account: ExchangeAccount, cursor: SyncCursor, page: Page) -> int:
-    """Store a page's trades and the cursor that follows them in one transaction. A page with older
-    ones still to come is stored unfolded; the run's last page folds them all, in order."""
+def _ms_time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms // 1000, tz=UTC) + timedelta(milliseconds=ms % 1000)
+
+
+def _store_funding(account: ExchangeAccount, market_symbol: str, page: Page) -> int:
+    """A page's funding payments and their cursor (the page's own resume state: the one list both
+    walk), in the caller's transaction; folded, like the trades, once the run's last page is in."""
+    new = ingest_funding(account, page.funding, fold=False) if page.funding else []
+    if not page.newest_first:
+        release_unfolded_funding(account, market_symbol)
+    cursor, _ = FundingCursor.objects.get_or_create(account=account, symbol=market_symbol)
+    newest = max(new, key=lambda p: (p.timestamp, p.exchange_funding_id), default=None)
+    if newest is not None and (cursor.last_funding_time is None or newest.timestamp >= cursor.last_funding_time):
+        cursor.last_funding_time, cursor.last_funding_id = newest.timestamp, newest.exchange_funding_id
+    cursor.resume = page.resume
+    cursor.save(update_fields=["resume", "last_funding_time", "last_funding_id"])
+    return len(new)
+
+
+def _store_page(account: ExchangeAccount, cursor: SyncCursor, page: Page) -> tuple[int, int]:
+    """Store a page's trades (and, on a venue that lists them together, its funding payments) and
+    the cursors that follow them in one transaction; returns how many trades and payments were new.
+    A page with older ones still to come is stored unfolded; the run's last page folds them all, in order."""
     trades, resume = page.trades, page.resume
     with transaction.atomic():
         new = ingest_trades(account, trades, fold=not page.newest_first)
         if not page.newest_first:
             release_unfolded(account, cursor.symbol)
+        funding_new = _store_funding(account, cursor.symbol, page) if account.venue_object.has_funding else 0
         newest = max(trades, key=lambda t: (t.get("timestamp") or 0, len(str(t.get("id"))), str(t.get("id"))), default=None)
         if newest is not None and newest.get("timestamp"):
-            newest_time = datetime.fromtimestamp(newest["timestamp"] // 1000, tz=UTC) + timedelta(milliseconds=newest["timestamp"] % 1000)
+            newest_time = _ms_time(newest["timestamp"])
             if cursor.last_trade_time is None or newest_time >= cursor.last_trade_time:
                 cursor.last_trade_time = newest_time
                 cursor.last_trade_id = str(newest["id"])[:64]
         cursor.resume = resume
         cursor.save(update_fields=["resume", "last_trade_time", "last_trade_id"])
-    return len(new)
+    return len(new), funding_new
 
 
-def _finish_pass(cursor: SyncCursor, result: SymbolResult) -> None:
+def _finish_pass(account: ExchangeAccount, cursor: SyncCursor, result: SymbolResult) -> None:
     cursor.last_sync_at = timezone.now()
     cursor.last_pass_fetched = result.fetched
     cursor.last_pass_new = result.new
     cursor.last_error = ""
     cursor.save(update_fields=["last_sync_at", "last_pass_fetched", "last_pass_new", "last_error"])
+    if account.venue_object.has_funding:
+        FundingCursor.objects.filter(account=account, symbol=cursor.symbol).update(last_sync_at=cursor.last_sync_at, last_error="")
+
+
+def _funding_never_read(account: ExchangeAccount, market_symbol: str) -> bool:
+    """A perpetual market whose trades were read before the tracker kept funding (or liquidations):
+    its history is read again from the start once, duplicates skipped, so neither is missing."""
+    return account.venue_object.has_funding and not FundingCursor.objects.filter(account=account, symbol=market_symbol).exists()
+
+
+def _store_position_mode(account: ExchangeAccount, mode: str) -> None:
+    ExchangeAccount.objects.filter(pk=account.pk).update(position_mode=mode)
 
 
 def _record_error(account: ExchangeAccount, market_symbol: str | None, message: str, stop: bool = False) -> str:
@@ -153,6 +189,8 @@ class RestSync:
         account = self.account
         cursor = await db_sync_to_async(_load_cursor)(account, market_symbol)
         resume = self.pager.initial(start_ms(account, since)) if since else cursor.resume or self.pager.initial(start_ms(account))
+        if not since and cursor.resume and await db_sync_to_async(_funding_never_read)(account, market_symbol):
+            resume = self.pager.initial(start_ms(account))
         result = SymbolResult(market_symbol)
         started = time.monotonic()
 
@@ -172,9 +210,10 @@ class RestSync:
             while True:
                 page = await pending
                 pending = None if page.done else fetch(page.resume)
-                stored = await db_sync_to_async(_store_page)(account, cursor, page)
-                metrics.trades_stored(account, metrics.REST, stored)
-                result.new += stored
+                new, funding_new = await db_sync_to_async(_store_page)(account, cursor, page)
+                metrics.trades_stored(account, metrics.REST, new)
+                result.new += new
+                result.funding_new += funding_new
                 result.fetched += len(page.trades)
                 result.pages += 1
                 if self.progress:
@@ -185,7 +224,7 @@ class RestSync:
             if pending is not None:  # storing failed, or this pass was cancelled: drop the next page
                 pending.cancel()
                 await asyncio.gather(pending, return_exceptions=True)
-        await db_sync_to_async(_finish_pass)(cursor, result)
+        await db_sync_to_async(_finish_pass)(account, cursor, result)
         metrics.rest_pass_finished(account, time.monotonic() - started)
         return result
 
@@ -196,6 +235,27 @@ class RestSync:
         if not self._markets_stored:
             await db_sync_to_async(upsert_markets)(self.account, markets)
             self._markets_stored = True
+            await self.read_position_mode()
+
+    async def read_position_mode(self) -> None:
+        """Where the venue reports it, the account's position mode, read once a pass (one call, before
+        any page: the legs of its trades follow from it, and an operator may switch it between
+        passes). A venue that cannot say leaves the operator's setting."""
+        account, venue = self.account, self.account.venue_object
+        if len(venue.position_modes) < 2:
+            return
+        symbols = [account.market_symbol(s) for s in account.symbols]
+        try:
+            mode = await self.backoff.call(self.client, lambda: venue.read_position_mode(self.client, symbols), f"{account.name} position mode")
+        except AccountStopped:
+            raise
+        except Exception as error:  # the sync goes on in the mode the account says
+            logger.warning("could not read the position mode of %s: %s", account.name, scrub(one_line_error(error), account))
+            return
+        if mode and mode != account.position_mode:
+            logger.info("%s is in %s mode on the venue (was %s)", account.name, mode, account.position_mode)
+            account.position_mode = mode
+            await db_sync_to_async(_store_position_mode)(account, mode)
 
     async def _stopped(self, result: SyncResult, market_symbol: str | None, stop: AccountStopped) -> SyncResult:
         message = scrub(str(stop), self.account)

@@ -53,7 +53,10 @@ def audit_account(account_id: int, hours: int | None = None, repair: bool = True
 
     def job(account):
         result = _with_connector(account, lambda client, symbols: audit(account, client, symbols, since, repair=repair))
-        return {"account": account.name, "checked": result.checked, "missing": result.missing_count, "differing": result.differing_count, "repaired": result.repaired}
+        return {
+            "account": account.name, "checked": result.checked, "missing": result.missing_count, "differing": result.differing_count, "repaired": result.repaired,
+            "missing_funding": result.missing_funding_count, "funding_repaired": result.funding_repaired,
+        }
 
     return _locked(account_id, job)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from asgiref.sync import async_to_sync
 
 from .deployment import Deployment, Settings, wait_for
-from .traffic import Faulter, Poster, TradeMaker, call, fault_schedule
-from .verdict import Verdict, check
+from .traffic import Faulter, PerpetualEvents, Poster, TradeMaker, call, fault_schedule
+from .verdict import Verdict, check, check_funding
 
 BINANCE_MARKETS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 BYBIT_MARKETS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
@@ -86,6 +86,12 @@ def _stored() -> int:
     return Trade.objects.count()
 
 
+def _funding_stored() -> int:
+    from trades.models import FundingPayment
+
+    return FundingPayment.objects.count()
+
+
 def _passes_since(moment) -> bool:
     """Whether every symbol had a complete REST pass that started after `moment`."""
     from trades.models import SyncCursor
@@ -101,7 +107,7 @@ def _unprocessed() -> int:
 
 
 def _audit(simulator_url: str) -> int:
-    """The project's own gap audit over the soak's whole range, without repair."""
+    """The project's own gap audit over the soak's whole range, without repair: trades and funding payments missing."""
     from django.utils import timezone
 
     from exchanges.connectors import ExchangeConnector
@@ -120,7 +126,8 @@ def _audit(simulator_url: str) -> int:
             finally:
                 await connector.close()
 
-        missing += async_to_sync(run)().missing_count
+        result = async_to_sync(run)()
+        missing += result.missing_count + result.missing_funding_count
     return missing
 
 
@@ -145,7 +152,9 @@ def run_soak(plan: Plan, database_url: str, log_dir: Path) -> Verdict:
         verdict.seconds["start"] = time.monotonic() - started
 
         accounts = call(simulator_url, "GET", "/_sim/accounts")["accounts"]
-        poster = Poster(simulator_url, TradeMaker(accounts, plan.seed), plan.trades, phase_seconds)
+        maker = TradeMaker(accounts, plan.seed)
+        perpetuals = PerpetualEvents(simulator_url, accounts, plan.seed, maker)
+        poster = Poster(simulator_url, maker, plan.trades, phase_seconds, perpetuals=perpetuals)
         faulter = Faulter(simulator_url, deployment, fault_schedule(phase_seconds, plan.seed))
         _say(f"fault phase: {plan.trades:,} trades over {phase_seconds:.0f}s, {len(faulter.schedule)} scheduled faults")
         started = time.monotonic()
@@ -171,11 +180,12 @@ def run_soak(plan: Plan, database_url: str, log_dir: Path) -> Verdict:
         started = time.monotonic()
         _say("faults stopped; settling (periodic passes and the sweeper catch up)")
         made = len(call(simulator_url, "GET", "/_sim/trades")["trades"])
+        funding_made = call(simulator_url, "GET", "/_sim/funding")["count"]
 
         def settled():
             for name in deployment.revive_crashed():
                 _say(f"{name} had exited by itself: restarted")
-            done = _stored() >= made and _passes_since(faults_end) and _unprocessed() == 0
+            done = _stored() >= made and _funding_stored() >= funding_made and _passes_since(faults_end) and _unprocessed() == 0
             connection.close()
             return done
 
@@ -192,6 +202,8 @@ def run_soak(plan: Plan, database_url: str, log_dir: Path) -> Verdict:
         started = time.monotonic()
         truth = call(simulator_url, "GET", "/_sim/trades", timeout=300)["trades"]
         check(truth, accounts, verdict)
+        check_funding(call(simulator_url, "GET", "/_sim/funding", timeout=300)["funding"], verdict)
+        verdict.faults.update({f"perpetual event: {kind}": count for kind, count in perpetuals.made.items()})
         verdict.seconds["check"] = time.monotonic() - started
         started = time.monotonic()
         verdict.audit_missing = _audit(simulator_url)

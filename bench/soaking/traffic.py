@@ -92,12 +92,54 @@ class TradeMaker:
         return made
 
 
-class Poster(threading.Thread):
-    """Executes `total` trades on the simulator, evenly over `seconds`."""
+class PerpetualEvents:
+    """What a perpetual venue books besides the accounts' fills: funding settled on every open
+    position at a random rate, and liquidations and ADL fills of part of a one-way position (sized
+    from the simulator's own positions, so that each only reduces one, as the venue's do)."""
 
-    def __init__(self, base_url: str, maker: TradeMaker, total: int, seconds: float, tick: float = 0.25):
+    def __init__(self, base_url: str, accounts: list[dict], seed: int, maker: TradeMaker):
+        self.base_url, self.maker = base_url, maker
+        self.rng = random.Random(f"{seed}:perpetuals")
+        self.steps = {(a["name"], m["symbol"]): Decimal(m["amount_step"]) for a in accounts for m in a["markets"] if m.get("settle")}
+        self.one_way = {a["name"] for a in accounts if a.get("position_mode", "one_way") == "one_way"}
+        self.made: Counter[str] = Counter()
+
+    def settle_funding(self) -> None:
+        rate = Decimal(self.rng.randint(-30, 30)) / Decimal(100_000)
+        self.made["funding"] += len(call(self.base_url, "POST", "/_sim/funding", {"rate": str(rate)})["funding"])
+
+    def close_some(self) -> None:
+        positions = [
+            p for p in call(self.base_url, "GET", "/_sim/positions")["positions"]
+            if p["account"] in self.one_way and Decimal(p["size"]) != 0 and (p["account"], p["symbol"]) in self.steps
+        ]
+        if not positions:
+            return
+        position = self.rng.choice(positions)
+        size, step = Decimal(position["size"]), self.steps[(position["account"], position["symbol"])]
+        steps = int(abs(size) / step)
+        kind = self.rng.choice(("liquidation", "adl"))
+        call(self.base_url, "POST", "/_sim/trades", {"trades": [{
+            "account": position["account"], "symbol": position["symbol"], "side": "sell" if size > 0 else "buy",
+            "amount": str(step * self.rng.randint(1, steps)), "price": self._price(position), "kind": kind,
+        }]})
+        self.made[kind] += 1
+
+    def _price(self, position: dict) -> str:
+        """Where the trade maker's prices of the market are now, on its price step (asked of the soak's
+        own state: the exchange's endpoints are being faulted)."""
+        market = next(m for m in self.maker.markets if (m.account, m.symbol) == (position["account"], position["symbol"]))
+        return str(market.price.quantize(market.price_step, rounding=ROUND_DOWN))
+
+
+class Poster(threading.Thread):
+    """Executes `total` trades on the simulator, evenly over `seconds`; with `perpetuals`, funding
+    settlements and liquidation or ADL fills between them."""
+
+    def __init__(self, base_url: str, maker: TradeMaker, total: int, seconds: float, tick: float = 0.25, perpetuals: PerpetualEvents | None = None):
         super().__init__(name="soak-poster", daemon=True)
         self.base_url, self.maker, self.total, self.seconds, self.tick = base_url, maker, total, seconds, tick
+        self.perpetuals = perpetuals
         self.posted = 0
         self.error: BaseException | None = None
         self.stop_event = threading.Event()
@@ -111,10 +153,19 @@ class Poster(threading.Thread):
                     count = min(due - self.posted, 500)
                     call(self.base_url, "POST", "/_sim/trades", {"trades": self.maker.trades(count)})
                     self.posted += count
+                    if self.perpetuals is not None:
+                        self._perpetual_events()
                 else:
                     time.sleep(self.tick)
         except BaseException as error:  # reported by the run, which stops on it
             self.error = error
+
+    def _perpetual_events(self) -> None:
+        rng = self.perpetuals.rng
+        if rng.random() < 0.05:
+            self.perpetuals.settle_funding()
+        if rng.random() < 0.1:
+            self.perpetuals.close_some()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,11 @@ class Verdict:
     position_mismatches: int = 0
     rejected: int = 0  # payloads kept aside as RejectedTrade
     audit_missing: int | None = None  # what the gap audit found missing after the settle
+    funding_made: int = 0
+    funding_stored: int = 0
+    funding_missing: int = 0
+    funding_unknown: int = 0  # stored, but the exchange never charged them
+    funding_mismatches: int = 0  # stored with another amount, rate, size, leg or time
     faults: Counter = field(default_factory=Counter)
     refused: dict = field(default_factory=dict)  # calls the exchange's own rate limits refused, by kind
     unexpected_exits: dict = field(default_factory=dict)
@@ -37,7 +42,10 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.duplicated or self.unknown or self.field_mismatches or self.position_mismatches or self.unprocessed)
+        return not (
+            self.missing or self.duplicated or self.unknown or self.field_mismatches or self.position_mismatches or self.unprocessed
+            or self.funding_missing or self.funding_unknown or self.funding_mismatches
+        )
 
 
 def _when(ms: int) -> datetime:
@@ -145,6 +153,34 @@ def check(truth: list[dict], accounts: list[dict], verdict: Verdict) -> Verdict:
     return verdict
 
 
+def check_funding(truth: list[dict], verdict: Verdict) -> Verdict:
+    """The funding ledger against the simulator's payments (`GET /_sim/funding`); duplicates cannot
+    be stored (the ledger's unique key), so a payment is missing, unknown or stored with other numbers."""
+    from exchanges.models import ExchangeAccount
+    from trades.models import FundingPayment
+
+    names = {a.pk: a.name for a in ExchangeAccount.objects.all()}
+    expected = {(r["account"], r["id"]): r for r in truth}
+    verdict.funding_made = len(expected)
+    fields = ("exchange_id", "exchange_funding_id", "market_symbol", "leg", "amount", "rate", "position_size", "currency", "timestamp")
+    seen = set()
+    for exchange_id, payment_id, market_symbol, leg, amount, rate, size, currency, when in FundingPayment.objects.values_list(*fields).iterator(chunk_size=10000):
+        key = (names[exchange_id], payment_id)
+        seen.add(key)
+        record = expected.get(key)
+        if record is None:
+            verdict.funding_unknown += 1
+            continue
+        exact = (record["symbol"], record["leg"], Decimal(record["amount"]), Decimal(record["rate"]), Decimal(record["position_size"]), record["currency"], _when(record["timestamp"]))
+        if (market_symbol, leg, amount, rate, size, currency, when) != exact:
+            verdict.funding_mismatches += 1
+            if len(verdict.examples) < 20:
+                verdict.examples.append(f"funding {key} stored {(market_symbol, leg, amount, rate, size, currency, when)} != {exact}")
+    verdict.funding_stored = len(seen)
+    verdict.funding_missing = sum(1 for key in expected if key not in seen)
+    return verdict
+
+
 def table(verdict: Verdict) -> tuple[list[str], list[list]]:
     rows = [
         ["trades made (simulator)", f"{verdict.trades_made:,}"],
@@ -156,7 +192,10 @@ def table(verdict: Verdict) -> tuple[list[str], list[list]]:
         ["stored but not folded", verdict.unprocessed],
         ["positions checked (independent fold)", f"{verdict.positions_checked:,}"],
         ["position mismatches", verdict.position_mismatches],
-        ["gap audit after settling: missing", "-" if verdict.audit_missing is None else verdict.audit_missing],
+        ["funding payments made (simulator)", f"{verdict.funding_made:,}"],
+        ["funding payments stored", f"{verdict.funding_stored:,}"],
+        ["funding: missing / never made / other numbers", f"{verdict.funding_missing} / {verdict.funding_unknown} / {verdict.funding_mismatches}"],
+        ["gap audit after settling: missing (trades and funding)", "-" if verdict.audit_missing is None else verdict.audit_missing],
         ["payloads kept aside (RejectedTrade)", verdict.rejected],
         ["execution to stored: median", f"{verdict.latency_p50:.3f} s"],
         ["execution to stored: 99th percentile", f"{verdict.latency_p99:.2f} s"],

@@ -67,6 +67,23 @@ class HistoryConfig:
 
 
 @dataclass(frozen=True)
+class FundingConfig:
+    """When and at what rate a perpetual account's open positions settle funding: every
+    `interval_hours` from 00:00 UTC (the venue's 8 hours by default; 0: only on demand), per market
+    where `markets` says otherwise."""
+
+    interval_hours: float = 8.0
+    rate: Decimal = Decimal("0.0001")
+    markets: tuple[tuple[str, float, Decimal], ...] = ()  # (symbol, interval_hours, rate)
+
+    def for_market(self, symbol: str) -> tuple[float, Decimal]:
+        for market, interval, rate in self.markets:
+            if market == symbol:
+                return interval, rate
+        return self.interval_hours, self.rate
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     name: str
     protocol: str
@@ -76,6 +93,8 @@ class AccountConfig:
     fees: FeeConfig
     generator: GeneratorConfig = GeneratorConfig()
     history: HistoryConfig = HistoryConfig()
+    hedge: bool = False  # a perpetual account in hedge mode: a long and a short leg per market
+    funding: FundingConfig = FundingConfig()
     # the registered `protocols.base.Protocol` named by `protocol`: what is particular to the venue
     venue: object = field(default=None, compare=False, repr=False)
 

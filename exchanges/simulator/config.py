@@ -15,6 +15,7 @@ from .accounts import (  # noqa: F401  (SimConfig, AccountConfig, MarketConfig, 
     AccountConfig,
     ConfigError,
     FeeConfig,
+    FundingConfig,
     GeneratorConfig,
     HistoryConfig,
     MarketConfig,
@@ -84,6 +85,11 @@ def _account(raw: dict, index: int, seed: int) -> AccountConfig:
     fees.update(raw.get("fees", {}))
     generator = raw.get("generator", {})
     history = raw.get("history", {})
+    hedge = raw.get("position_mode", "one_way")
+    if hedge not in ("one_way", "hedge"):
+        raise ConfigError(f"{where}.position_mode: one_way or hedge, not {hedge!r}")
+    if hedge == "hedge" and venue.market_type != "swap":
+        raise ConfigError(f"{where}.position_mode: only a perpetual account has a hedge mode")
     return AccountConfig(
         name=name,
         protocol=protocol,
@@ -110,7 +116,25 @@ def _account(raw: dict, index: int, seed: int) -> AccountConfig:
             end=_datetime(history.get("end"), f"{where}.history.end"),
             days=float(history.get("days", 90)),
         ),
+        hedge=hedge == "hedge",
+        funding=_funding(raw.get("funding", {}), markets, f"{where}.funding"),
     )
+
+
+def _funding(raw, markets, where: str) -> FundingConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: an object: interval_hours, rate, markets")
+    default = FundingConfig()
+    interval = float(raw.get("interval_hours", default.interval_hours))
+    rate = _decimal(raw.get("rate", default.rate), f"{where}.rate")
+    per_market = []
+    for symbol, values in (raw.get("markets") or {}).items():
+        if symbol not in {m.symbol for m in markets}:
+            raise ConfigError(f"{where}.markets: {symbol!r} is not one of the account's markets")
+        per_market.append((symbol, float(values.get("interval_hours", interval)), _decimal(values.get("rate", rate), f"{where}.markets.{symbol}.rate")))
+    if interval < 0 or any(i < 0 for _, i, _ in per_market):
+        raise ConfigError(f"{where}: interval_hours is not negative (0: only on demand)")
+    return FundingConfig(interval_hours=interval, rate=rate, markets=tuple(per_market))
 
 
 def default_key(name: str, seed: int) -> str:

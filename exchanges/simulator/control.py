@@ -11,8 +11,10 @@ from aiohttp import web
 from .faults import FaultError
 from .generator import FeeRule
 from .keys import SIMULATOR
-from .ledger import Book
+from .ledger import CLOSING_KINDS, KINDS, LEG_NAMES, LONG, NET, Book
 from .money import FEE_QUANTUM, Rejected, plain, to_units
+
+_LEGS = {name: leg for leg, name in LEG_NAMES.items() if name}
 
 
 def _bad(message: str) -> web.Response:
@@ -36,7 +38,39 @@ def _decimal(item: dict, name: str, *, required: bool = True) -> Decimal | None:
     return result
 
 
-def _parse_trade(sim, item) -> tuple[Book, dict]:
+def _kind_and_leg(book: Book, item: dict, buy: bool, qty: int, pending: dict) -> tuple[int, int]:
+    """A fill's kind and leg as the control API names them (`kind`: trade, liquidation, adl,
+    settlement, delivery; `leg`: long or short, hedge mode only), checked against the position it
+    changes: a liquidation, ADL, settlement or delivery only reduces one, and so does a hedge-mode
+    fill on the other side of its leg. `pending`: what the request's earlier fills did to each leg."""
+    kind_name = item.get("kind", "trade")
+    if kind_name not in KINDS or kind_name == "funding":
+        raise Rejected(f"kind must be one of {', '.join(k for k in KINDS if k != 'funding')} (funding: POST /_sim/funding)")
+    kind = KINDS.index(kind_name)
+    if kind != 0 and not book.market.settle:
+        raise Rejected(f"a {kind_name} is a perpetual's; {book.market.symbol} is spot")
+    leg_name = item.get("leg")
+    if leg_name in (None, ""):
+        # a closing kind closes the leg on the fill's other side; anything else opens the side's own
+        leg = book.opening_leg(not buy) if kind in CLOSING_KINDS else book.opening_leg(buy)
+    elif not book.hedge:
+        raise Rejected(f"{book.account.name} is a one-way account: its fills have no leg")
+    elif leg_name not in _LEGS:
+        raise Rejected("leg must be long or short")
+    else:
+        leg = _LEGS[leg_name]
+    if book.market.settle:
+        size = book.open_positions().get(leg, 0) + pending.get((id(book), leg), 0)
+        delta = qty if buy else -qty
+        reduces = size != 0 and (size > 0) != (delta > 0)
+        if (kind in CLOSING_KINDS or leg != NET and (leg == LONG) != buy) and not (reduces and abs(delta) <= abs(size)):
+            what = kind_name if kind in CLOSING_KINDS else f"a {'buy' if buy else 'sell'} on the {LEG_NAMES[leg]} leg"
+            raise Rejected(f"{what} only reduces a position: {book.account.name} {book.market.symbol} {LEG_NAMES[leg] or 'net'} is {plain(size * book.market.amount_step)}")
+        pending[(id(book), leg)] = pending.get((id(book), leg), 0) + delta
+    return kind, leg
+
+
+def _parse_trade(sim, item, pending: dict) -> tuple[Book, dict]:
     if not isinstance(item, dict):
         raise Rejected("each trade is a JSON object")
     name = item.get("account")
@@ -74,10 +108,11 @@ def _parse_trade(sim, item) -> tuple[Book, dict]:
             raise Rejected(refusal)
         fee_units, coin_index = to_units(fee, FEE_QUANTUM, "fee"), book.coin_index(coin)
     order_qty = _decimal(item, "order_qty", required=False)
+    kind, leg = _kind_and_leg(book, item, side == "buy", qty, pending)
     return book, {
         "buy": side == "buy",
         "maker": bool(maker),
-        "fill": (qty, price_units, fee_units, coin_index, bool(maker)),
+        "fill": (qty, price_units, fee_units, coin_index, bool(maker), kind, leg),
         "label": item.get("order"),
         "order_qty": to_units(order_qty, market.amount_step, "order_qty") if order_qty is not None else None,
     }
@@ -94,9 +129,10 @@ async def post_trades(request: web.Request) -> web.Response:
     if not isinstance(items, list) or not items:
         return _bad("trades: a non-empty list is required")
     groups: dict[tuple, tuple[Book, list[dict]]] = {}
+    pending: dict = {}
     try:
         for n, item in enumerate(items):
-            book, parsed = _parse_trade(sim, item)
+            book, parsed = _parse_trade(sim, item, pending)
             label = parsed["label"]
             key = (book.account.name, book.market.symbol, label if label is not None else f"#{n}")
             groups.setdefault(key, (book, []))[1].append(parsed)
@@ -163,6 +199,76 @@ async def get_trades(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def _perpetual_books(sim, query) -> list[Book]:
+    account, symbol = query.get("account") or None, query.get("symbol") or None
+    if account is not None and account not in {a.name for a in sim.config.accounts}:
+        raise Rejected(f"unknown account {account!r}")
+    books = [
+        book for (name, market_symbol), book in sim.ledger.books.items()
+        if book.market.settle and account in (None, name) and symbol in (None, market_symbol)
+    ]
+    if not books:
+        raise Rejected("no perpetual market matches")
+    return books
+
+
+async def post_funding(request: web.Request) -> web.Response:
+    """Settle funding now on every open position of the perpetual markets matched (`account`,
+    `symbol`: all when left out), at `rate` (default: each account's configured rate) and
+    `mark_price` (default: each market's last price)."""
+    sim = request.app[SIMULATOR]
+    try:
+        body = await request.json()
+    except json.JSONDecodeError:
+        return _bad('the body is JSON: {"account": ..., "symbol": ..., "rate": "0.0001"}')
+    if not isinstance(body, dict):
+        return _bad("the body is a JSON object")
+    try:
+        rate = _decimal(body, "rate", required=False)
+        mark_price = _decimal(body, "mark_price", required=False)
+        settled = []
+        for book in _perpetual_books(sim, body):
+            book_rate = rate if rate is not None else book.account.funding.for_market(book.market.symbol)[1]
+            settled += sim.settle_funding(book, book_rate, mark_price)
+    except Rejected as rejected:
+        return _bad(str(rejected))
+    return web.json_response({"funding": [fill.truth() for fill in settled]})
+
+
+async def get_funding(request: web.Request) -> web.Response:
+    """The ground truth of funding: every payment so far, oldest first (amount + received, - paid)."""
+    sim = request.app[SIMULATOR]
+    query = request.query
+    try:
+        since = int(query["since"]) if query.get("since") else None
+        until = int(query["until"]) if query.get("until") else None
+    except ValueError:
+        return _bad("since and until are integers")
+    payments = [
+        fill.truth()
+        for fill in sim.ledger.fills(account=query.get("account") or None, symbol=query.get("symbol") or None, since=since, until=until, funding=True)
+    ]
+    payments.sort(key=lambda p: p["timestamp"])
+    return web.json_response({"funding": payments, "count": len(payments)})
+
+
+async def get_positions(request: web.Request) -> web.Response:
+    """Each perpetual book's open position per leg (size in the base coin, + long, - short)."""
+    sim = request.app[SIMULATOR]
+    try:
+        books = _perpetual_books(sim, request.query)
+    except Rejected as rejected:
+        return _bad(str(rejected))
+    rows = []
+    for book in books:
+        for leg, size in book.open_positions().items():
+            rows.append({
+                "account": book.account.name, "symbol": book.market.symbol, "leg": LEG_NAMES[leg],
+                "mode": "hedge" if book.hedge else "one_way", "size": plain(size * book.market.amount_step),
+            })
+    return web.json_response({"positions": rows})
+
+
 async def post_faults(request: web.Request) -> web.Response:
     sim = request.app[SIMULATOR]
     try:
@@ -218,6 +324,7 @@ def account_json(sim, account) -> dict:
         "protocol": account.protocol,
         "ccxt_id": account.ccxt_id,
         "market_type": account.market_type,
+        "position_mode": "hedge" if account.hedge else "one_way",
         "api_key": account.api_key,
         "api_secret": account.api_secret,
         "base_url": sim.base_url,
@@ -245,6 +352,9 @@ async def get_accounts(request: web.Request) -> web.Response:
 def add_routes(app: web.Application, sim) -> None:
     app.router.add_post("/_sim/trades", post_trades)
     app.router.add_get("/_sim/trades", get_trades)
+    app.router.add_post("/_sim/funding", post_funding)
+    app.router.add_get("/_sim/funding", get_funding)
+    app.router.add_get("/_sim/positions", get_positions)
     app.router.add_post("/_sim/faults", post_faults)
     app.router.add_get("/_sim/faults", get_faults)
     app.router.add_delete("/_sim/faults", delete_faults)

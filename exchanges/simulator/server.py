@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from aiohttp import web
@@ -21,7 +22,8 @@ from .faults import Faults
 from .feed import Feed
 from .generator import LivePlanner, stable_key
 from .keys import SIMULATOR
-from .ledger import Book, Fill, Ledger
+from .ledger import FUNDING, TRADE, Book, Fill, Ledger
+from .money import FEE_QUANTUM, WIDE, Rejected, plain, to_units
 from .protocols import PROTOCOLS, exchange_classes
 from .protocols.base import Exchange
 from .state import StateFile
@@ -65,15 +67,58 @@ class Simulator:
 
     # --- executing -----------------------------------------------------------------------------
 
-    def execute(self, book: Book, order: int, fills: list[tuple[int, int, int, int, bool]]) -> list[Fill]:
-        """Execute (qty, price, fee, coin, maker) fills of `order` now and push them to subscribers."""
+    def execute(self, book: Book, order: int, fills: list[tuple]) -> list[Fill]:
+        """Execute (qty, price, fee, coin, maker[, kind, leg]) fills of `order` now and push them to
+        subscribers. Without a kind a fill is a trade; without a leg it opens its side's (see `Book.opening_leg`)."""
         ts = self.now_ms()
-        indices = [book.add_fill(order, ts=ts, qty=q, price=p, fee=f, coin=c, maker=m) for q, p, f, c, m in fills]
+        indices = []
+        for q, p, f, c, m, *more in fills:
+            kind, leg = (*more, TRADE, None)[:2]
+            indices.append(book.add_fill(order, ts=ts, qty=q, price=p, fee=f, coin=c, maker=m, kind=kind, leg=leg))
+        return self._published(book, indices)
+
+    def _published(self, book: Book, indices: list[int]) -> list[Fill]:
         executed = [book.fill(i) for i in indices]
         if self.state is not None:
             self.state.sync()
         self.feed.publish(book.account.name, executed)
         return executed
+
+    def settle_funding(self, book: Book, rate: Decimal, mark_price: Decimal | None = None) -> list[Fill]:
+        """Funding now on every open position of a perpetual's book, at `rate` and the mark price
+        (default: the last price): each leg pays size x mark x rate (a long pays a positive rate, a
+        short receives it), rounded to the venue's `funding_places`, as a funding row of the leg."""
+        market, venue = book.market, book.account.venue
+        if not market.settle:
+            raise Rejected(f"{market.symbol} is spot: no funding")
+        mark = to_units(mark_price if mark_price is not None else Decimal(book.last_price()), market.price_step, "mark price")
+        if mark <= 0:
+            raise Rejected("the mark price is positive")
+        ts = self.now_ms()
+        quantum = Decimal(1).scaleb(-venue.funding_places)
+        indices = []
+        for leg, size in book.open_positions().items():
+            if size == 0:
+                continue
+            value = WIDE.multiply(WIDE.multiply(Decimal(abs(size)), market.amount_step), WIDE.multiply(Decimal(mark), market.price_step))
+            paid = WIDE.multiply(value, rate).copy_sign(rate if size > 0 else -rate).quantize(quantum, rounding=ROUND_HALF_UP)
+            buy = venue.funding_row_buys(size)
+            order = book.open_order(buy=buy, qty=abs(size), price=mark, market_order=True, created=ts)
+            indices.append(
+                book.add_fill(
+                    order, ts=ts, qty=abs(size), price=mark, fee=to_units(paid, FEE_QUANTUM, "funding"),
+                    coin=book.coin_index(market.settle), maker=False, kind=FUNDING, leg=leg, rate=plain(rate),
+                )
+            )
+        return self._published(book, indices)
+
+    async def _funding_schedule(self, book: Book, interval_hours: float, rate: Decimal) -> None:
+        """Funding at the venue's times: every `interval_hours` from 00:00 UTC."""
+        interval_ms = int(interval_hours * 3_600_000)
+        while True:
+            now = self.now_ms()
+            await asyncio.sleep(((now // interval_ms + 1) * interval_ms - now) / 1000)
+            self.settle_funding(book, rate)
 
     async def _trickle(self, account: AccountConfig) -> None:
         """Live orders at `orders_per_minute`, maker orders filling piece by piece."""
@@ -160,6 +205,10 @@ class Simulator:
         for account in self.config.accounts:
             if account.generator.orders_per_minute > 0:
                 self.trickles.append(asyncio.create_task(self._trickle(account)))
+            for book in self.ledger.books_of(account.name):
+                interval, rate = account.funding.for_market(book.market.symbol)
+                if book.market.settle and interval > 0:
+                    self.trickles.append(asyncio.create_task(self._funding_schedule(book, interval, rate)))
         return self.port
 
     async def stop(self) -> None:

@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .accounts import SimConfig
+from .ledger import KINDS, TRADE
 from .money import FEE_EXPONENT, FEE_QUANTUM, WIDE, plain, scaled, strip, to_units
 
 FORMAT = "exchange-simulator-ledger/1"
@@ -32,7 +33,7 @@ class StateError(ValueError):
 
 def ledger_fingerprint(config: SimConfig) -> str:
     """What the books follow from: a state file only fits a config with the same."""
-    parts = [(a.name, a.protocol, a.markets, a.fees, a.history, a.generator.max_fills_per_order) for a in config.accounts]
+    parts = [(a.name, a.protocol, a.markets, a.fees, a.history, a.generator.max_fills_per_order) + (("hedge",) if a.hedge else ()) for a in config.accounts]
     return hashlib.sha256(repr((config.seed, parts)).encode()).hexdigest()[:16]
 
 
@@ -98,6 +99,9 @@ class StateFile:
                         fee=_units(record["fee"], FEE_QUANTUM, "fee"),
                         coin=book.coin_index(record["fee_coin"]),
                         maker=record["maker"],
+                        kind=KINDS.index(record.get("kind", "trade")),
+                        leg=record.get("leg"),
+                        rate=record.get("rate", ""),
                     )
                 else:
                     order = book.open_order(
@@ -141,13 +145,18 @@ class StateFile:
             record["label"] = label
         self._write(record)
 
-    def fill(self, book, order: int, *, ts: int, qty: int, price: int, fee: int, coin: int, maker: bool) -> None:
+    def fill(self, book, order: int, *, ts: int, qty: int, price: int, fee: int, coin: int, maker: bool, kind: int = TRADE, leg: int = 0, rate: str = "") -> None:
         market = book.market
-        self._write({
+        record = {
             "account": book.account.name, "symbol": market.symbol, "fill": order, "ts": ts,
             "amount": _text(qty, market.amount_step), "price": _text(price, market.price_step),
             "fee": strip(scaled(fee, FEE_EXPONENT)), "fee_coin": book.coins[coin], "maker": bool(maker),
-        })
+        }
+        if market.settle:  # a perpetual's fill: its kind and leg, and a funding row's rate
+            record.update({"kind": KINDS[kind], "leg": leg})
+            if rate:
+                record["rate"] = rate
+        self._write(record)
 
     def sync(self) -> None:
         """Down to the disk, not only the operating system (which a SIGKILL does not lose)."""

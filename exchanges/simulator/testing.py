@@ -102,6 +102,18 @@ class RunningSimulator:
         query = "&".join(f"{key}={value}" for key, value in filters.items() if value is not None)
         return self._call("GET", f"/_sim/trades?{query}")["trades"]
 
+    def post_funding(self, **body) -> list[dict]:
+        """Settle funding now (`account`, `symbol`, `rate`, `mark_price`: see `control.post_funding`)."""
+        return self._call("POST", "/_sim/funding", body)["funding"]
+
+    def funding_truth(self, **filters) -> list[dict]:
+        query = "&".join(f"{key}={value}" for key, value in filters.items() if value is not None)
+        return self._call("GET", f"/_sim/funding?{query}")["funding"]
+
+    def positions(self, **filters) -> list[dict]:
+        query = "&".join(f"{key}={value}" for key, value in filters.items() if value is not None)
+        return self._call("GET", f"/_sim/positions?{query}")["positions"]
+
     def faults(self, *specs: dict) -> dict:
         return self._call("POST", "/_sim/faults", list(specs))
 
@@ -123,6 +135,12 @@ class RunningSimulator:
 
     async def afaults(self, *specs: dict) -> dict:
         return await asyncio.to_thread(self.faults, *specs)
+
+    async def apost_funding(self, **body) -> list[dict]:
+        return await asyncio.to_thread(lambda: self.post_funding(**body))
+
+    async def afunding_truth(self, **filters) -> list[dict]:
+        return await asyncio.to_thread(lambda: self.funding_truth(**filters))
 
 
 def start_simulator(config: dict, *, state=None) -> RunningSimulator:

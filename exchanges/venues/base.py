@@ -45,6 +45,15 @@ class Venue:
     ticker_price_keys: tuple[str, ...] = ("markPrice", "lastPrice", "price")  # in each ticker's `info`
     stream_cache_key: str = "myTrades"  # where ccxt.pro keeps the streamed trades, and its futures' key
     history_days: int | None = None  # how far back the venue serves trade history, where known
+    # Perpetuals. `has_funding`: the venue charges funding, which the tracker keeps as a ledger of
+    # payments beside the trades; `funding_fields`: where a payment's exact strings are in its raw
+    # payload (amount, and optionally rate, position_size, currency), with `funding_paid_positive`
+    # where the venue's amount is positive for a payment made (stored: + received, - paid).
+    # `position_modes`: the modes the venue's accounts may be in; "hedge" where a position has legs.
+    has_funding: bool = False
+    funding_fields: dict[str, tuple[str, ...]] = {}
+    funding_paid_positive: bool = False
+    position_modes: tuple[str, ...] = ("one_way",)
     # ccxt timeframes the venue's candles come in (`fetch_ohlcv`), shortest first, and the most
     # candles one call returns
     candle_timeframes: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
@@ -71,6 +80,30 @@ class Venue:
     def market_symbol(self, symbol: str) -> str:
         """The ccxt market symbol an account's configured symbol names."""
         return symbol
+
+    def trade_kind(self, trade: dict) -> str | None:
+        """What made an execution (a `Trade.Kind` value: fill, liquidation, adl, settlement,
+        delivery), from the venue's own payload; None for an execution that is no trade the tracker
+        books. Everywhere but on a perpetual venue, every execution is the account's own fill."""
+        return "fill"
+
+    def trade_leg(self, trade: dict) -> str:
+        """The leg (long, short) of a hedge-mode account's trade, from what the venue reports;
+        asked of a hedge-mode account's trades only."""
+        return ""
+
+    def is_funding(self, execution: dict) -> bool:
+        """Whether an execution a trade call or stream gave is a funding payment (never a trade)."""
+        return False
+
+    def funding_leg(self, payment: dict) -> str:
+        """The leg (long, short) a hedge-mode account's funding payment was charged on."""
+        return ""
+
+    async def read_position_mode(self, client, market_symbols: list[str]) -> str | None:
+        """The account's position mode ("one_way", "hedge") as the venue reports it; None where it
+        cannot say (the account's own field, as the operator set it, holds)."""
+        return None
 
     def amount_step(self, info: dict) -> str | None:
         """The exchange's own amount step string in a market's raw `info`; None: take ccxt's."""

@@ -8,7 +8,7 @@ re-fetches at most one. Each venue module holds its own pager class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ccxt
 
@@ -22,6 +22,7 @@ class Page:
     resume: dict
     done: bool
     newest_first: bool = False  # older pages follow: fold once the run is complete, not page by page
+    funding: list[dict] = field(default_factory=list)  # funding payments, where the venue lists them with the trades
 
 
 def checked(client, trades: list[dict]) -> list[dict]:

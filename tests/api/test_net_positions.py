@@ -22,8 +22,10 @@ def test_nets_a_pair_across_spot_and_perpetual(api, account):
         "avg_price": "95",
         "shares": {"binance_spot": "3", "bybit_perp": "-1"},
         "positions": None,
+        "funding": "0",
         "mark_price": None,
         "pnl_at_mark": None,
+        "pnl_at_mark_without_funding": None,
     }
     assert len(net["positions"]) == 2
 
@@ -48,5 +50,8 @@ def test_a_flat_pair_nets_to_nothing(api, account):
     response = api.get("/api/positions/net", {"symbol": "BTC/USDT"})
 
     assert response.json() == [
-        {"symbol": "BTC/USDT", "net": "0", "side": "none", "avg_price": None, "shares": {}, "positions": [], "mark_price": None, "pnl_at_mark": None}
+        {
+                "symbol": "BTC/USDT", "net": "0", "side": "none", "avg_price": None, "shares": {}, "positions": [], "funding": "0",
+                "mark_price": None, "pnl_at_mark": None, "pnl_at_mark_without_funding": None,
+            }
     ]

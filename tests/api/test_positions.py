@@ -24,6 +24,7 @@ def test_open_positions_by_default(api, account):
         "account": "binance_spot",
         "bot_instance_id": None,
         "symbol": "ETH/USDT",
+        "leg": "",
         "side": "long",
         "size": "1.5",
         "p1": "1.5",
@@ -37,12 +38,18 @@ def test_open_positions_by_default(api, account):
         "last_update_time": "2024-01-01T00:00:00.002000Z",
         "closed_time": None,
         "realized_pnl": None,
+        "realized_pnl_without_funding": None,
+        "funding": "0",
+        "funding_paid": "0",
+        "funding_received": "0",
+        "funding_count": 0,
         "trade_count": 1,
         "first_trade_id": "ETHUSDT:3",
         "last_trade_id": "ETHUSDT:3",
         "mark_price": None,
         "marked_at": None,
         "pnl_at_mark": None,
+        "pnl_at_mark_without_funding": None,
     }
 
 

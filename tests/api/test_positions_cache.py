@@ -137,5 +137,5 @@ async def test_a_trade_a_stream_stores_bumps_the_stamp_then_tells_the_pages(stam
     finally:
         await storing.close()
 
-    assert message["books"] == [{"exchange_id": account.pk, "bot_instance_id": None, "symbol": "BTC/USDT"}]
+    assert message["books"] == [{"exchange_id": account.pk, "bot_instance_id": None, "symbol": "BTC/USDT", "leg": ""}]
     assert await change_stamp.current() != before

@@ -8,6 +8,8 @@ ENDPOINTS = [
     "/api/trades",
     "/api/trades.csv",
     "/api/trades/statistics",
+    "/api/funding",
+    "/api/funding.csv",
     "/api/sync-health",
     "/api/positions",
     "/api/positions/net",

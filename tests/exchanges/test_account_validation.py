@@ -150,3 +150,12 @@ def test_the_admin_form_shows_the_error_and_stores_nothing(admin_client, simulat
 
     assert admin_post(admin_client, base_url=simulator.base_url).status_code == 302
     assert ExchangeAccount.objects.get().symbols == ["BTC/USDT"]
+
+
+def test_the_position_mode_is_set_where_the_venue_has_one(simulator):
+    message = refused("spot1", "--venue", "binance_spot", "--symbols", "BTC/USDT", "--position-mode", "hedge", *KEYS, base_url=simulator.base_url)
+    assert message == "--position-mode hedge: binance_spot accounts are one_way only"
+    add("perp1", "--venue", "bybit_linear", "--symbols", "BTC/USDT", "--position-mode", "hedge", *KEYS, base_url=simulator.base_url)
+    assert ExchangeAccount.objects.get().position_mode == "hedge"
+    add("perp1", "--venue", "bybit_linear", *KEYS, base_url=simulator.base_url)  # omitted on an update: kept
+    assert ExchangeAccount.objects.get().position_mode == "hedge"

@@ -8,9 +8,10 @@ from trades.ingest import ingest_trades
 from trades.models import StreamHealth, SyncCursor
 
 from ..api.marks import set_mark
-from ..factories import binance_trade, bybit_trade, make_account, make_market
+from ..factories import binance_trade, bybit_trade, funding_payment, make_account, make_market, store_funding, store_trades, stored_trade
 
 T0 = 1_704_067_200_000
+FUNDING_T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def _tr(html: str, table: str, key: str) -> str:
@@ -125,7 +126,7 @@ def test_the_net_per_symbol_across_accounts(operator_client, account):
     # Neither market has an amount step or tick: BTC to 8 places, prices and USDT to 2.
     net = row(html, "nets", "BTC/USDT")
     assert (net["side"], net["net"], net["avg_price"], net["mark"], net["pnl"]) == ("long", "2.00000000 BTC", "95.00", "106.00", "19.00 USDT")
-    assert exact(html, "nets", "BTC/USDT") == {"net": "2", "avg_price": "95", "mark": "106", "pnl": "19"}
+    assert exact(html, "nets", "BTC/USDT") == {"net": "2", "avg_price": "95", "mark": "106", "funding": "0", "pnl": "19"}
 
 
 def test_realised_and_unrealised_pnl_fees_and_totals_per_account_and_overall(operator_client, account):
@@ -148,12 +149,14 @@ def test_realised_and_unrealised_pnl_fees_and_totals_per_account_and_overall(ope
     # spot: closed 110 - 100 - 0.1 - 0.11 = 9.79; open 2 x 105 - 200 = 10 (the BNB fee is not in it)
     assert row(html, "totals", "binance_spot:USDT") == {
         "account": "binance_spot", "type": "spot", "coin": "USDT",
-        "realised": "9.79 USDT", "unrealised": "10.00 USDT", "total": "19.79 USDT", "fees": "0.001000 BNB · 0.21 USDT",
+        "realised": "9.79 USDT", "unrealised": "10.00 USDT", "funding": "0.00 USDT", "total": "19.79 USDT",
+        "total_without_funding": "19.79 USDT", "fees": "0.001000 BNB · 0.21 USDT",
     }
     # perp: short 1 from 110 less a 0.05 fee, at 106: 109.95 - 106 = 3.95
     assert row(html, "totals", "bybit_perp:USDT") == {
         "account": "bybit_perp", "type": "perp", "coin": "USDT",
-        "realised": "0.00 USDT", "unrealised": "3.95 USDT", "total": "3.95 USDT", "fees": "0.05 USDT",
+        "realised": "0.00 USDT", "unrealised": "3.95 USDT", "funding": "0.00 USDT", "total": "3.95 USDT",
+        "total_without_funding": "3.95 USDT", "fees": "0.05 USDT",
     }
     overall = row(html, "totals", "*:USDT")
     assert (overall["account"], overall["realised"], overall["unrealised"], overall["total"], overall["fees"]) == (
@@ -213,3 +216,40 @@ def test_each_bot_has_its_own_row_and_they_net_together(operator_client, account
     assert (row(html, "positions", keys[0])["bot"], row(html, "positions", keys[0])["side"]) == ("alpha", "short")
     net = row(html, "nets", "BTC/USDT")
     assert (net["side"], net["net"], net["avg_price"]) == ("long", "2.50000000 BTC", "94.00")
+
+
+def test_a_spot_only_board_shows_no_funding_or_leg_columns(operator_client, account):
+    ingest_trades(account, [binance_trade(1)])
+
+    html = operator_client.get("/positions/").content.decode()
+
+    assert "Funding" not in html.split('<script', 1)[0] and ">Leg<" not in html
+    assert '"funding"' not in html.split('id="board-tables"', 1)[1].split("</script>", 1)[0]
+
+
+def test_funding_and_hedge_legs_on_the_board(operator_client, db):
+    hedge = make_account("hedge", venue="bybit_linear", position_mode="hedge")
+    make_market(hedge, "BTC/USDT:USDT")
+    store_trades([
+        stored_trade(hedge, "1", side="buy", amount="2", price="100", cost="200", timestamp=FUNDING_T0, leg="long"),
+        stored_trade(hedge, "2", side="sell", amount="1", price="100", cost="100", timestamp=FUNDING_T0, leg="short"),
+    ])
+    store_funding([
+        funding_payment(hedge, "F0", amount="-0.07", timestamp=FUNDING_T0 - timedelta(hours=8), leg="long"),
+        funding_payment(hedge, "F1", amount="-0.5", timestamp=FUNDING_T0 + timedelta(hours=8), leg="long"),
+        funding_payment(hedge, "F2", amount="0.25", timestamp=FUNDING_T0 + timedelta(hours=8), leg="short"),
+    ])
+    set_mark(hedge, "BTC/USDT:USDT", "110")
+
+    html = operator_client.get("/positions/").content.decode()
+
+    long, short = row(html, "positions", f"{hedge.pk}::BTC/USDT:long"), row(html, "positions", f"{hedge.pk}::BTC/USDT:short")
+    # long: -200 + 2 x 110 = 20, less 0.5 of funding; short: 100 - 110 = -10, plus 0.25
+    assert (long["leg"], long["side"], long["funding"], long["pnl"], long["pnl_without_funding"]) == ("long", "long", "-0.50 USDT", "19.50 USDT", "20.00 USDT")
+    assert (short["leg"], short["side"], short["funding"], short["pnl"], short["pnl_without_funding"]) == ("short", "short", "0.25 USDT", "-9.75 USDT", "-10.00 USDT")
+    assert row(html, "nets", "BTC/USDT")["funding"] == "-0.25 USDT"
+    # F0 came before the long's first trade: in no position, but in the account's funding and total
+    totals = row(html, "totals", "hedge:USDT")
+    assert (totals["unrealised"], totals["funding"], totals["total"], totals["total_without_funding"]) == (
+        "9.75 USDT", "-0.32 USDT", "9.68 USDT", "10.00 USDT",
+    )

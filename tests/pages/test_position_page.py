@@ -1,13 +1,15 @@
 import re
+from datetime import UTC, datetime, timedelta
 
 from exchanges.models import Market
 from positions.models import Position
 from trades.ingest import ingest_trades
 
 from ..api.marks import set_mark
-from ..factories import binance_trade
+from ..factories import binance_trade, funding_payment, make_account, make_market, store_funding, store_trades, stored_trade
 
 T0 = 1_704_067_200_000
+FUNDING_T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def test_the_position_page_needs_a_login(client, account):
@@ -84,3 +86,47 @@ def test_a_closed_position_shows_its_realised_pnl(operator_client, account):
 
     assert facts(html)["Realised PnL"] == "9.90 USDT"  # 110 - 100 - 0.1
     assert 'title="9.9"' in html.split('<dl class="facts"', 1)[1]
+
+
+def perp_position_with_funding():
+    """A long of 2 at 100 on a perpetual that has paid 0.5 and received 0.1 of funding."""
+    perp = make_account("bybit_perp", venue="bybit_linear")
+    make_market(perp, "BTC/USDT:USDT")
+    store_trades([stored_trade(perp, "1", side="buy", amount="2", price="100", cost="200", timestamp=FUNDING_T0)])
+    store_funding([
+        funding_payment(perp, "F1", amount="-0.5", timestamp=FUNDING_T0 + timedelta(hours=8), position_size="2"),
+        funding_payment(perp, "F2", amount="0.1", timestamp=FUNDING_T0 + timedelta(hours=16), position_size="2", rate="-0.00002"),
+    ])
+    return perp, Position.objects.get(exchange=perp)
+
+
+def test_a_perpetual_position_shows_its_funding_and_pnl_with_and_without_it(operator_client, db):
+    perp, position = perp_position_with_funding()
+    set_mark(perp, "BTC/USDT:USDT", "110")
+
+    html = operator_client.get(f"/positions/{position.pk}/").content.decode()
+
+    shown = facts(html)
+    assert " ".join(shown["Funding to date"].split()).replace(" ,", ",") == "-0.40 USDT paid 0.50 USDT, received 0.10 USDT, 2 payments"
+    assert shown["Unrealised PnL"] == "19.60 USDT"  # -200 + 2 x 110 - 0.4
+    assert shown["Unrealised PnL without funding"] == "20.00 USDT"
+    funding_table = html.split('<table id="funding">', 1)[1].split("</table>", 1)[0]
+    assert funding_table.count("<tr>") == 3 and "F1" in funding_table and "-0.00002" in funding_table
+
+
+def test_a_closed_perpetual_position_shows_realised_pnl_with_and_without_funding(operator_client, db):
+    perp, position = perp_position_with_funding()
+    store_trades([stored_trade(perp, "2", side="sell", amount="2", price="105", cost="210", timestamp=FUNDING_T0 + timedelta(hours=20))])
+
+    html = operator_client.get(f"/positions/{Position.objects.get(exchange=perp).pk}/").content.decode()
+
+    shown = facts(html)
+    assert (shown["Realised PnL"], shown["Realised PnL without funding"]) == ("9.60 USDT", "10.00 USDT")
+
+
+def test_a_spot_position_shows_no_funding(operator_client, account):
+    ingest_trades(account, [binance_trade(1)])
+
+    html = operator_client.get(f"/positions/{Position.objects.get().pk}/").content.decode()
+
+    assert "Funding" not in html

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from exchanges.connectors import VenueUnreachable, venue_symbols
-from exchanges.models import ExchangeAccount, UnknownAccount
+from exchanges.models import ExchangeAccount, PositionMode, UnknownAccount
 from exchanges.validation import one_line, symbols_on_venue_errors
 from exchanges.venues import known_list
 
@@ -17,6 +17,7 @@ OPTIONS = {
     "api_key": "--api-key",
     "api_secret": "--secret",
     "base_url": "--base-url",
+    "position_mode": "--position-mode",
 }
 
 
@@ -37,6 +38,13 @@ class Command(BaseCommand):
         add.add_argument("--secret", default=None, help="omit to be asked for it (keeps it out of the shell history)")
         add.add_argument("--base-url", default="", help="point ccxt at another host, e.g. the simulator")
         add.add_argument(
+            "--position-mode",
+            choices=[mode.value for mode in PositionMode],
+            default=None,
+            help="perpetuals: one_way (one net position per symbol) or hedge (a long and a short leg); "
+            "where the venue reports it (Bybit), sync reads it from there. Omitted: one_way, or kept on an update",
+        )
+        add.add_argument(
             "--no-check", dest="check", action="store_false", help="store without loading the venue's markets to check the symbols"
         )
         sub.add_parser("list", help="List accounts (never their secrets).")
@@ -46,7 +54,7 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         getattr(self, f"handle_{action}")(**options)
 
-    def handle_add(self, name, venue, symbols, api_key, secret, base_url, check, **_):
+    def handle_add(self, name, venue, symbols, api_key, secret, base_url, check, position_mode=None, **_):
         """Nothing is stored unless every rule holds and (without --no-check) every symbol is a
         market the venue lists."""
         if secret is None and sys.stdin.isatty():
@@ -60,10 +68,15 @@ class Command(BaseCommand):
             account.api_key = api_key
         if secret is not None:
             account.api_secret = secret
+        if position_mode is not None:
+            account.position_mode = position_mode
         try:
             account.full_clean()
         except ValidationError as error:
             raise CommandError(one_line(error.message_dict, OPTIONS)) from None
+        modes = account.venue_object.position_modes
+        if account.position_mode not in modes:
+            raise CommandError(f"--position-mode {account.position_mode}: {account.venue} accounts are {' or '.join(modes)} only")
         if check:
             self.check_symbols_on_venue(account)
         created = account.pk is None
@@ -84,7 +97,7 @@ class Command(BaseCommand):
             state = "enabled" if account.enabled else "disabled"
             where = account.base_url or "live"
             symbols = ",".join(account.symbols) or "-"
-            self.stdout.write(f"{account.name}\t{account.venue}\t{state}\t{symbols}\t{where}")
+            self.stdout.write(f"{account.name}\t{account.venue}\t{state}\t{symbols}\t{where}\t{account.position_mode}")
 
     def handle_disable(self, name, **_):
         self._set_enabled(name, False)

@@ -72,6 +72,12 @@ class Protocol:
     # maker gives instead (quote on a buy, base on a sell), as on Bybit spot
     rebate_in_given = False
     fee_places = 12  # the decimals the venue rounds a fee to (12: exact, as the ledger keeps fees)
+    funding_places = 8  # the decimals the venue rounds a funding payment to
+
+    def funding_row_buys(self, size: int) -> bool:
+        """The side a funding row of a position of signed `size` shows: the side that would close it
+        (a long's row is a sell), as Bybit's execution rows show it."""
+        return size < 0
 
     def symbol_is_valid(self, symbol: str) -> bool:
         raise NotImplementedError

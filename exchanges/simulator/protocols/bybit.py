@@ -22,12 +22,17 @@ from aiohttp import web
 from ..accounts import AccountConfig
 from ..candles import INTERVALS_MS, candle_times, candles
 from ..faults import spoil
+from ..ledger import KINDS, TRADE
 from ..money import plain, strip
 from ..ratelimit import BYBIT_ENDPOINT_LIMITS, BybitLimits, BybitRates
 from .base import Exchange, Protocol, Session, compact, signature_matches, timestamp_fault
 
 WEEK_MS = 7 * 24 * 3600 * 1000
 MAX_LIMIT, DEFAULT_LIMIT = 100, 50
+# the ledger's kinds as v5 names them (execType), and the createType of the venue's own orders
+EXEC_TYPES = {"trade": "Trade", "liquidation": "BustTrade", "adl": "AdlTrade", "settlement": "Settle", "delivery": "Delivery", "funding": "Funding"}
+KIND_OF_EXEC_TYPE = {exec_type: KINDS.index(kind) for kind, exec_type in EXEC_TYPES.items()}
+CREATE_TYPES = {"trade": "CreateByUser", "liquidation": "CreateByLiq", "adl": "CreateByAdl_PassThrough", "settlement": "CreateBySettle", "delivery": "CreateByDelivery", "funding": ""}
 CATEGORIES = ("linear", "inverse", "spot", "option")
 # the private topics of every category; each category adds its own (execution.linear, ...)
 PRIVATE_TOPICS = ("execution", "execution.fast", "order", "position", "wallet", "greeks", "dcp")
@@ -306,7 +311,9 @@ def _cursor(text: str | None) -> tuple[int, int, int] | None:
     return ts, number, index
 
 
-def _descending(book, start: int, end: int, cursor):
+def _descending(book, start: int, end: int, cursor, kind: int | None = None):
+    """Book positions in [start, end] after `cursor`, newest first; of one kind only, where asked
+    (the few fills that are not trades are listed in `book.special`)."""
     low, high = book.first_at_or_after(start), book.first_after(end)
     if cursor is not None:
         ts, number, index = cursor
@@ -316,8 +323,14 @@ def _descending(book, start: int, end: int, cursor):
             high = min(high, book.first_after(ts))
         else:
             high = min(high, book.first_at_or_after(ts))
+    if kind is not None and kind != TRADE:
+        for i in reversed(book.special):
+            if low <= i < high and book.kind_of(i) == kind:
+                yield book.timestamp(i), book.number, i
+        return
     for i in range(high - 1, low - 1, -1):
-        yield book.timestamp(i), book.number, i
+        if kind is None or book.kind_of(i) == kind:
+            yield book.timestamp(i), book.number, i
 
 
 async def execution_list(request, ex, account):
@@ -329,12 +342,15 @@ async def execution_list(request, ex, account):
     limit = max(1, min(limit, MAX_LIMIT))
     start, end = _window(query, ex.sim.now_ms())
     cursor = _cursor(query.get("cursor"))
+    exec_type = query.get("execType") or None
+    if exec_type is not None and exec_type not in KIND_OF_EXEC_TYPE:
+        raise Failed(10001, "params error: execType invalid")
+    kind = KIND_OF_EXEC_TYPE[exec_type] if exec_type else None  # none asked: every type, as Bybit answers
     books = []
-    if query.get("execType", "Trade") == "Trade":
-        # one key, one unified account: its executions of the asked category, whichever account has them
-        for holder in ex.accounts_with_key(account.api_key):
-            if holder.venue.category == category:
-                books += ex.sim.ledger.books_of(holder.name)
+    # one key, one unified account: its executions of the asked category, whichever account has them
+    for holder in ex.accounts_with_key(account.api_key):
+        if holder.venue.category == category:
+            books += ex.sim.ledger.books_of(holder.name)
     if query.get("symbol"):
         books = [b for b in books if b.market.market_id == query["symbol"]]
     if query.get("baseCoin"):
@@ -342,7 +358,7 @@ async def execution_list(request, ex, account):
     by_number = {book.number: book for book in books}
     order_id = query.get("orderId")
     picked = []
-    for key in heapq.merge(*(_descending(b, start, end, cursor) for b in books), reverse=True):
+    for key in heapq.merge(*(_descending(b, start, end, cursor, kind) for b in books), reverse=True):
         book = by_number[key[1]]
         fill = book.fill(key[2])
         if order_id and fill.order_id != order_id:
@@ -355,6 +371,29 @@ async def execution_list(request, ex, account):
     next_cursor = "%3A".join(map(str, picked[-1][0])) if more else ""
     rows = [book.account.venue.execution(fill, websocket=False) for _, book, fill in picked]
     return {"nextPageCursor": next_cursor, "category": category, "list": rows}
+
+
+async def position_list(request, ex, account):
+    """`GET /v5/position/list` (ccxt's fetch_positions): one row per market of a one-way account
+    (positionIdx 0), two of a hedge-mode one (1: the long leg, 2: the short), open or not."""
+    query = request.query
+    category = query.get("category", "")
+    if category not in ("linear", "inverse", "option"):
+        raise Failed(10001, "params error: category is invalid")
+    if not (query.get("symbol") or query.get("settleCoin") or query.get("baseCoin")):
+        raise Failed(10001, "params error: symbol or settleCoin is required")
+    rows = []
+    for holder in ex.accounts_with_key(account.api_key):
+        if holder.venue.category != category:
+            continue
+        for book in ex.sim.ledger.books_of(holder.name):
+            market = book.market
+            if query.get("symbol") not in (None, "", market.market_id) or query.get("settleCoin") not in (None, "", market.settle):
+                continue
+            if query.get("baseCoin") not in (None, "", market.base):
+                continue
+            rows += [holder.venue.position(book, leg, size) for leg, size in sorted(book.open_positions().items())]
+    return {"list": rows, "nextPageCursor": "", "category": category}
 
 
 # --- private WebSocket ----------------------------------------------------------------------------
@@ -429,8 +468,10 @@ class PrivateSession(Session):
         fast = topic.startswith("execution.fast")
 
         def deliver(fills: list) -> None:
-            if fast:
-                self.push({"topic": topic, "creationTime": self.ex.sim.now_ms(), "data": [venue.fast_execution(fill) for fill in fills]})
+            if fast:  # the fast topic carries the account's own trades only
+                data = [venue.fast_execution(fill) for fill in fills if fill.kind == "trade"]
+                if data:
+                    self.push({"topic": topic, "creationTime": self.ex.sim.now_ms(), "data": data})
             else:
                 data = [venue.execution(fill, websocket=True) for fill in fills]
                 self.push({"id": f"{uuid.uuid4().hex}", "topic": topic, "creationTime": self.ex.sim.now_ms(), "data": data})
@@ -469,6 +510,7 @@ class BybitExchange(Exchange):
         app.router.add_get("/v5/user/query-api", endpoint(self, query_api, private=True))
         app.router.add_get("/v5/account/info", endpoint(self, account_info, private=True))
         app.router.add_get("/v5/execution/list", endpoint(self, execution_list, private=True))
+        app.router.add_get("/v5/position/list", endpoint(self, position_list, private=True))
         app.router.add_get("/v5/private", self.private_ws)
 
     async def private_ws(self, request: web.Request) -> web.WebSocketResponse:
@@ -526,7 +568,7 @@ class BybitProtocol(Protocol):
             "orderQty": fill.order_qty,
             "orderPrice": fill.order_price,
             "execValue": strip(fill.cost),
-            "closedSize": "0",
+            "closedSize": fill.closed_size,
             "execType": "Trade",
             "seq": fill.seq,
             "side": fill.side.capitalize(),
@@ -544,7 +586,36 @@ class BybitProtocol(Protocol):
             item.update({"category": self.category, "isLeverage": "0", "extraFees": [], "feeCoin": fill.fee_coin})
         else:
             item.update({"feeCurrency": fill.fee_coin, "extraFees": ""})
+        if fill.kind != "trade":
+            self._venue_execution(item, fill, websocket=websocket)
         return item
+
+    def _venue_execution(self, item: dict, fill, *, websocket: bool) -> None:
+        """What a liquidation, ADL, settlement or funding row shows instead of an order's fill: the
+        venue's own order (createType), and a funding row's rate as its `feeRate`, the position's
+        size as `execQty` and the mark price as `execPrice`, with no order quantity or fee coin
+        (as the v5 sample rows show it)."""
+        item.update({"execType": EXEC_TYPES[fill.kind], "createType": CREATE_TYPES[fill.kind], "isMaker": False, "stopOrderType": "UNKNOWN"})
+        if fill.kind == "funding":
+            item.update({"orderType": "UNKNOWN", "feeRate": fill.rate, "orderQty": "0", "orderPrice": "0", "leavesQty": "0", "closedSize": "0"})
+            item["feeCoin" if websocket else "feeCurrency"] = ""
+
+    def position(self, book, leg: int, size: int) -> dict:
+        """A leg's row in /v5/position/list (`size`: signed amount steps)."""
+        market = book.market
+        amount = abs(size) * market.amount_step
+        mark = Decimal(book.last_price())
+        return {
+            "positionIdx": leg, "riskId": 1, "riskLimitValue": "2000000", "symbol": market.market_id,
+            "side": "" if size == 0 else ("Buy" if size > 0 else "Sell"),
+            "size": plain(amount) if size else "0", "avgPrice": "0", "positionValue": plain(amount * mark) if size else "0",
+            "tradeMode": 0, "autoAddMargin": 0, "positionStatus": "Normal", "leverage": "10", "markPrice": plain(mark),
+            "liqPrice": "", "bustPrice": "", "positionIM": "0", "positionMM": "0", "positionBalance": "0",
+            "takeProfit": "0", "stopLoss": "0", "trailingStop": "0", "sessionAvgPrice": "", "delta": "", "gamma": "", "vega": "", "theta": "",
+            "unrealisedPnl": "0", "curRealisedPnl": "0", "cumRealisedPnl": "0", "adlRankIndicator": 0, "createdTime": "1704067200000",
+            "updatedTime": str(book.timestamp(len(book) - 1)) if len(book) else "1704067200000", "seq": book.seq(len(book) - 1) if len(book) else -1,
+            "isReduceOnly": False, "mmrSysUpdatedTime": "", "leverageSysUpdatedTime": "", "tpslMode": "Full",
+        }
 
     def fast_execution(self, fill) -> dict:
         """The fill as the `execution.fast` topic shows it."""

@@ -23,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args, account=None, since=None, repair=False, **options):
         since = parse_date(since) if since else timezone.now() - timedelta(hours=24)
         accounts = chosen_accounts(account)
-        missing_total = differing_total = 0
+        missing_total = differing_total = missing_funding_total = 0
         failed = []
         for acct in accounts:  # an account that fails is reported and the others are audited
             try:
@@ -34,6 +34,7 @@ class Command(BaseCommand):
                 continue
             missing_total += result.missing_count
             differing_total += result.differing_count
+            missing_funding_total += result.missing_funding_count
             self.stdout.write(
                 f"{acct.name}: {result.checked} trades read back since {since:%Y-%m-%d %H:%M}, {result.missing_count} missing"
                 + (f", {result.repaired} repaired" if repair else "")
@@ -41,12 +42,21 @@ class Command(BaseCommand):
             )
             for symbol, ids in result.missing.items():
                 self.stdout.write(f"  {symbol}: {', '.join(ids[:20])}{' ...' if len(ids) > 20 else ''}")
+            if result.funding_checked:
+                self.stdout.write(
+                    f"{acct.name}: {result.funding_checked} funding payments read back, {result.missing_funding_count} missing"
+                    + (f", {result.funding_repaired} repaired" if repair else "")
+                )
+            for symbol, ids in result.missing_funding.items():
+                self.stdout.write(f"  {symbol} funding: {', '.join(ids[:20])}{' ...' if len(ids) > 20 else ''}")
             for symbol, differing in result.differing.items():
                 for trade_id, changes in differing:
                     self.stdout.write(f"  {symbol} {trade_id} differs: {describe(changes)}")
         problems = []
         if missing_total and not repair:
             problems.append(f"{missing_total} trades missing; run with --repair to store them")
+        if missing_funding_total and not repair:
+            problems.append(f"{missing_funding_total} funding payments missing; run with --repair to store them")
         if differing_total:
             problems.append(f"{differing_total} stored trades differ from the exchange's; --repair never overwrites one: look into them")
         if failed:
