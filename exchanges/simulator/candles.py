@@ -3,9 +3,10 @@ trades a tracker stores: every fill's price lies within the candle of its minute
 
 A candle covers `[open_time, open_time + interval)`. With fills, open is the first fill's price,
 close the last's, high and low the extremes, volume the amounts summed (and quote volume the costs).
-Without fills, as on an exchange, the candle is flat at the last price before it, with no volume;
-before a market's first fill that is the market's configured price. Candles start no later than
-now: an exchange serves no candle of the future.
+Without fills, as on an exchange, the candle is flat at the last price before it, with no volume.
+Before a market's first fill there are none, as before a market is listed: a price the simulator
+never traded at would be a chart the trades do not agree with. Candles start no later than now: an
+exchange serves no candle of the future.
 
 Numbers are exact strings on the market's steps; each protocol writes the rows as its venue does.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .money import plain, scaled, step_parts
+from .money import scaled, step_parts
 
 INTERVALS_MS = {
     "1m": 60_000,
@@ -71,8 +72,9 @@ def candles(books: list, interval_ms: int, open_times: list[int]) -> list[Candle
             key=lambda row: row.ts,
         )
         if not rows:
-            flat = scaled(previous * tick, tick_exp) if previous is not None else plain(market.price)
-            result.append(Candle(open_time, flat, flat, flat, flat, "0", "0", 0, "0", "0"))
+            if previous is not None:
+                flat = scaled(previous * tick, tick_exp)
+                result.append(Candle(open_time, flat, flat, flat, flat, "0", "0", 0, "0", "0"))
             continue
         prices = [row.price for row in rows]
         volume = sum(row.qty for row in rows)

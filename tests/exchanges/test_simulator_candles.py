@@ -1,6 +1,7 @@
 """The simulator's candles, as Binance (`GET /api/v3/klines`) and Bybit v5 (`GET /v5/market/kline`)
 document their rows, made from its own fills: each fill lies within its candle, a candle's volume is
-its fills' amounts, and a candle without fills is flat at the last price before it."""
+its fills' amounts, a candle without fills is flat at the last price before it, and there is none
+before the first fill."""
 
 import json
 import time
@@ -45,6 +46,7 @@ def test_binance_klines_are_the_fills_in_binances_row_format(simulator):
 
     assert status == 200 and rows
     hours = fills_by_hour(simulator, BINANCE, "BTC/USDT")
+    assert rows[0][0] == min(hours)  # none before the market's first fill (a day ago; asked from 30 hours ago)
     previous_close = None
     for row in rows:
         assert len(row) == 12
