@@ -224,6 +224,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--servers", default="uvicorn:2,uvicorn:1,daphne:1", help="KIND:PROCESSES runs, comma-separated (uvicorn, daphne)")
+    parser.add_argument("--endpoint", action="append", choices=list(ENDPOINTS), help="load only this endpoint (repeatable; default: all)")
+    parser.add_argument("--database", default="tracker_bench_api", help="the database this script (re)creates")
     parser.add_argument("--mark-every", type=float, default=0.1, help="seconds between mark changes in the 'marks changing' run")
     parser.add_argument("--role", choices=["load"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -236,7 +238,7 @@ def main() -> None:
     from bench.common import setup_django
 
     os.environ["REDIS_URL"] = REDIS_URL  # this script's mark changes bump the servers' change stamp
-    setup_django("tracker_bench_api")
+    setup_django(args.database)
     print(f"populating: {TRADES:,} trades over {ACCOUNTS} accounts ...", file=sys.stderr)
     token = populate()
     from positions.models import Position
@@ -256,6 +258,8 @@ def main() -> None:
                 time.sleep(0.2)
             fresh.append(f"{server_name}: {'yes' if check_fresh(port, token) else 'NO'}")
             for name, path in ENDPOINTS.items():
+                if args.endpoint and name not in args.endpoint:
+                    continue
                 status, body = get(port, path, token)
                 items = len(json.loads(body)["items"])
                 print(f"{server_name}: {name} ({items} items) for {args.seconds:.0f} s ...", file=sys.stderr)
