@@ -1,0 +1,90 @@
+"""The ASGI handler lends each request a thread for its synchronous work, kept for later requests."""
+
+import asyncio
+import threading
+
+from django.core.signals import request_finished, request_started
+
+from tracker_project.middleware import ASGIHandler
+
+
+async def get(handler: ASGIHandler, path: str) -> int:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 80),
+    }
+    body_sent = False
+    statuses = []
+
+    async def receive():
+        nonlocal body_sent
+        if not body_sent:
+            body_sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client stays connected
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    await handler(scope, receive, send)
+    return statuses[0]
+
+
+class Threads:
+    """The threads Django's request signals are sent on."""
+
+    def __init__(self, on_started=None):
+        self.started, self.finished = [], []
+        self.on_started = on_started
+
+    def _started(self, **kwargs):
+        self.started.append(threading.current_thread())
+        if self.on_started:
+            self.on_started()
+
+    def _finished(self, **kwargs):
+        self.finished.append(threading.current_thread())
+
+    def __enter__(self):
+        request_started.connect(self._started)
+        request_finished.connect(self._finished)
+        return self
+
+    def __exit__(self, *exc):
+        request_started.disconnect(self._started)
+        request_finished.disconnect(self._finished)
+
+
+async def test_a_request_runs_on_one_thread_and_the_next_request_on_the_same():
+    handler = ASGIHandler()
+
+    with Threads() as threads:
+        assert await get(handler, "/api/openapi.json") == 200
+        assert await get(handler, "/api/openapi.json") == 200
+
+    assert threads.started == threads.finished
+    assert threads.started[0] is threads.started[1]
+    assert threads.started[0] is not threading.current_thread()
+
+
+async def test_requests_at_the_same_time_run_on_threads_of_their_own():
+    handler = ASGIHandler()
+    # Each request's thread waits for the other's: on one shared thread the second would never start.
+    both_started = threading.Barrier(2, timeout=10)
+
+    with Threads(on_started=both_started.wait) as threads:
+        statuses = await asyncio.gather(get(handler, "/api/openapi.json"), get(handler, "/api/openapi.json"))
+
+    assert statuses == [200, 200]
+    assert len(set(threads.started)) == 2
