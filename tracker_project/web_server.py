@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -25,6 +26,9 @@ import time
 
 APPLICATION = "tracker_project.asgi:application"
 RESTART_PAUSE_SECONDS = 1.0
+# Database connections each worker keeps in a pool (`DB_POOL_SIZE`, which overrides it): a worker's
+# requests each read in a thread of their own, and would each open a connection without one.
+WORKER_DB_POOL_SIZE = 4
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +56,7 @@ def serve(host: str, port: int, *, access_log: bool) -> None:
     # The application (and the settings) before uvicorn takes over the signals: after its graceful
     # shutdown it raises the signal again under the handler it found, which the settings may have
     # set so that the worker lets go of the embedded database (tracker_project/database.py).
+    os.environ.setdefault("DB_POOL_SIZE", str(WORKER_DB_POOL_SIZE))
     config.load()
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
