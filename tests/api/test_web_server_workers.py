@@ -1,5 +1,5 @@
-"""The web server's workers keep their database connections in a pool, and never hand out one that
-PostgreSQL has closed."""
+"""The web server's workers: their database connections kept in a pool, never one PostgreSQL has
+closed handed out; what they loaded kept out of the garbage collector's passes."""
 
 import json
 import os
@@ -89,3 +89,15 @@ def test_a_pool_and_persistent_connections_are_refused_together():
 
     assert result.returncode != 0
     assert "DB_POOL_SIZE and DB_CONN_MAX_AGE: set one of them" in result.stderr
+
+
+def test_a_worker_keeps_what_it_loaded_out_of_the_collectors_passes():
+    import gc
+
+    loaded = [object()]
+    try:
+        web_server.freeze_what_is_loaded()
+
+        assert not any(o is loaded for o in gc.get_objects())
+    finally:
+        gc.unfreeze()
