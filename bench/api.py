@@ -292,6 +292,7 @@ def main() -> None:
                         f"{result['p99'] * 1000:.1f}" if result["p99"] else "-",
                         str(errors),
                         f"{server_cpu / elapsed:.0%}",
+                        f"{server_cpu / elapsed / (result['ok'] / result['seconds']) * 1000:.2f}" if result["ok"] else "-",
                         f"{result['cpu'] / elapsed:.0%}",
                     ]
                 )
@@ -307,13 +308,14 @@ def main() -> None:
                 sock.close()
     print_table(
         f"JSON API under load: {args.connections} keep-alive connections from a separate process, {open_positions} open positions",
-        ["endpoint", "server", "items", "requests/s", "p50 ms", "p99 ms", "non-200", "server CPU", "load CPU"],
+        ["endpoint", "server", "items", "requests/s", "p50 ms", "p99 ms", "non-200", "server CPU", "CPU ms/req", "load CPU"],
         rows,
-        f"python bench/api.py --seconds {args.seconds:g} --connections {args.connections} --servers {args.servers}",
+        f"python bench/api.py --seconds {args.seconds:g} --connections {args.connections} --servers {args.servers}"
+        + "".join(f" --endpoint '{name}'" for name in args.endpoint or []),
     )
     best = max((float(r[3].replace(",", "")) for r in rows if r[0] == "positions list"), default=0)
     print(f"a mark stored just before a request shows in its positions list: {'; '.join(fresh)}")
-    print(f"target: 1,000 requests/s for the positions list: best {best:,.0f}/s; server and load CPU are shares of one core")
+    print(f"target: 1,000 requests/s for the positions list: best {best:,.0f}/s; server and load CPU are shares of one core, CPU ms/req the server's per answer")
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

@@ -54,11 +54,14 @@ def serve(host: str, port: int, *, access_log: bool) -> None:
 
     # Channels' router has no lifespan protocol: "auto" would log that it is unsupported at start.
     config = uvicorn.Config(APPLICATION, loop="uvloop", http="httptools", ws="websockets-sansio", lifespan="off", access_log=access_log)
+    os.environ.setdefault("DB_POOL_SIZE", str(WORKER_DB_POOL_SIZE))
     # The application (and the settings) before uvicorn takes over the signals: after its graceful
     # shutdown it raises the signal again under the handler it found, which the settings may have
     # set so that the worker lets go of the embedded database (tracker_project/database.py).
-    os.environ.setdefault("DB_POOL_SIZE", str(WORKER_DB_POOL_SIZE))
     config.load()
+    from .middleware import start_requests_on_the_loop  # imports Django's middleware: after its setup
+
+    start_requests_on_the_loop()
     freeze_what_is_loaded()
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 

@@ -1,14 +1,20 @@
-"""The ASGI handler lends each request a thread for its synchronous work, kept for later requests."""
+"""The ASGI handler lends each request a thread for its synchronous work, kept for later requests
+and given back without a database connection however the request ended."""
 
 import asyncio
 import threading
 
+import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
 from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection, reset_queries
 
-from tracker_project.middleware import ASGIHandler
+from api.models import ApiToken
+from tracker_project.middleware import ASGIHandler, start_requests_on_the_loop
 
 
-async def get(handler: ASGIHandler, path: str) -> int:
+async def get(handler: ASGIHandler, path: str, headers=(), fail_to_send: bool = False) -> int:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -19,7 +25,7 @@ async def get(handler: ASGIHandler, path: str) -> int:
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"127.0.0.1")],
+        "headers": [(b"host", b"127.0.0.1"), *headers],
         "client": ("127.0.0.1", 40000),
         "server": ("127.0.0.1", 80),
     }
@@ -34,6 +40,8 @@ async def get(handler: ASGIHandler, path: str) -> int:
         await asyncio.Event().wait()  # the client stays connected
 
     async def send(message):
+        if fail_to_send:
+            raise ConnectionResetError("the client went away")
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
@@ -88,3 +96,35 @@ async def test_requests_at_the_same_time_run_on_threads_of_their_own():
 
     assert statuses == [200, 200]
     assert len(set(threads.started)) == 2
+
+
+@pytest.fixture
+def requests_started_on_the_loop():
+    start_requests_on_the_loop()
+    yield
+    request_finished.disconnect(reset_queries)
+    request_started.connect(reset_queries)
+    request_started.connect(close_old_connections)
+
+
+def connection_of(thread) -> object | None:
+    return thread.submit(lambda: connection.connection).result()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_thread_comes_back_without_a_connection_when_its_request_ends_or_fails(requests_started_on_the_loop, async_db):
+    user = await sync_to_async(get_user_model().objects.create_user)("reader", is_superuser=True)
+    token = (await sync_to_async(ApiToken.issue)(user, "tests"))[1]
+    handler = ASGIHandler()
+    authorization = [(b"authorization", f"Bearer {token}".encode())]
+
+    assert await get(handler, "/api/trades", authorization) == 200
+    (thread,) = handler.threads._idle
+    assert connection_of(thread) is None
+
+    with pytest.raises(ConnectionResetError):
+        await get(handler, "/api/trades", authorization, fail_to_send=True)
+    assert handler.threads._idle == [thread]
+    assert connection_of(thread) is None
+
+    assert await get(handler, "/api/trades", authorization) == 200
