@@ -158,6 +158,13 @@ class ASGIHandler(asgi.ASGIHandler):
         finally:
             self.threads.give_back(thread)
 
+    def load_middleware(self, is_async=False):
+        base.import_string = _import_middleware
+        try:
+            super().load_middleware(is_async)
+        finally:
+            base.import_string = import_string
+
 
 def start_requests_on_the_loop() -> None:
     """Move Django's own receivers of request_started (which close the thread's old connections and
@@ -169,10 +176,3 @@ def start_requests_on_the_loop() -> None:
     signals.request_started.disconnect(close_old_connections)
     signals.request_started.disconnect(reset_queries)
     signals.request_finished.connect(reset_queries)
-
-    def load_middleware(self, is_async=False):
-        base.import_string = _import_middleware
-        try:
-            super().load_middleware(is_async)
-        finally:
-            base.import_string = import_string

@@ -11,7 +11,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection, reset_queries
 
 from api.models import ApiToken
-from tracker_project.middleware import ASGIHandler, start_requests_on_the_loop
+from tracker_project.middleware import ASGIHandler, RequestThreads, start_requests_on_the_loop
 
 
 async def get(handler: ASGIHandler, path: str, headers=(), fail_to_send: bool = False) -> int:
@@ -128,3 +128,32 @@ async def test_a_thread_comes_back_without_a_connection_when_its_request_ends_or
     assert connection_of(thread) is None
 
     assert await get(handler, "/api/trades", authorization) == 200
+
+
+class CountingThreads(RequestThreads):
+    """Counts the calls made on the threads it lends."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def lend(self):
+        thread = super().lend()
+        submit = thread.submit
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return submit(*args, **kwargs)
+
+        thread.submit = counted
+        return thread
+
+
+async def test_the_middleware_runs_on_the_loop_and_request_started_costs_no_trip(requests_started_on_the_loop):
+    handler = ASGIHandler()
+    handler.threads = CountingThreads()
+
+    assert await get(handler, "/api/positions") == 401
+
+    # The response's close (request_finished) only: each of Django's own middleware would be two more.
+    assert handler.threads.calls == 1
