@@ -39,10 +39,14 @@ def after_cursor(time_field: str, cursor: str | None, descending: bool) -> Q:
 
 
 def page(queryset, *, time_field: str, cursor: str | None, limit: int, descending: bool = True) -> tuple[list, str | None]:
-    """One page of `queryset` in (time_field, id) order and the cursor of the next, if there is one."""
+    """One page of `queryset` in (time_field, id) order and the cursor of the next, if there is one.
+    The rows are objects, or dicts (a `values()` queryset)."""
     order = [f"-{time_field}", "-id"] if descending else [time_field, "id"]
     rows = list(queryset.filter(after_cursor(time_field, cursor, descending)).order_by(*order)[: limit + 1])
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    return rows, encode_cursor(getattr(rows[-1], time_field), rows[-1].pk)
+    last = rows[-1]
+    if isinstance(last, dict):
+        return rows, encode_cursor(last[time_field], last["id"])
+    return rows, encode_cursor(getattr(last, time_field), last.pk)

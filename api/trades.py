@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from asgiref.sync import sync_to_async
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
+from pydantic import TypeAdapter
+from typing_extensions import TypedDict
 
 from trades.health import sync_health
 from trades.models import Trade
@@ -18,7 +21,7 @@ from .auth import TokenAuth
 from .csv_export import csv_response
 from .filters import ACCOUNT_HELP, SYMBOL_HELP, AccountRef, SymbolRef, TimeRange
 from .pagination import page
-from .types import DecimalString, Id, Time, UtcDateTime
+from .types import DecimalString, Id, Time, UtcDateTime, row_type
 
 router = Router(tags=["trades"], auth=TokenAuth("trades.view_trade"))
 
@@ -51,7 +54,10 @@ class TradeOut(Schema):
         return trade.exchange_id
 
 
-CSV_COLUMNS = list(TradeOut.model_fields)
+# Where each field of TradeOut is read from a trade: its attribute (`values()`'s column) of that name,
+# but for the account's.
+TRADE_COLUMNS = {name: "exchange_id" if name == "account_id" else name for name in TradeOut.model_fields}
+CSV_COLUMNS = list(TRADE_COLUMNS)
 
 
 class TradeFilters(TimeRange):
@@ -80,18 +86,30 @@ class TradePage(Schema):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last one.")
 
 
+TradePageRows = TypedDict("TradePageRows", {"items": list[row_type(TradeOut)], "next_cursor": str | None})
+TRADE_PAGE_JSON = TypeAdapter(TradePageRows)
+
+
+def trade_page_json(filters: TradeFilters, *, limit: int, cursor: str | None, descending: bool) -> bytes:
+    """A TradePage as JSON: the trades read as plain rows, not model objects, and written from
+    TradeOut's own field types (see `row_type`)."""
+    rows, next_cursor = page(
+        filters.queryset().values(*TRADE_COLUMNS.values()), time_field="timestamp", cursor=cursor, limit=limit, descending=descending
+    )
+    items = [dict(zip(TRADE_COLUMNS, row.values())) for row in rows]
+    return TRADE_PAGE_JSON.dump_json({"items": items, "next_cursor": next_cursor})
+
+
 @router.get("/trades", response=TradePage, summary="Trades, newest first (or oldest first), one page at a time")
-def list_trades(
+async def list_trades(
     request,
     filters: Query[TradeFilters],
     limit: Limit = 100,
     cursor: Cursor | None = None,
     order: Literal["desc", "asc"] = "desc",
 ):
-    items, next_cursor = page(
-        filters.queryset(), time_field="timestamp", cursor=cursor, limit=limit, descending=order == "desc"
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    content = await sync_to_async(trade_page_json)(filters, limit=limit, cursor=cursor, descending=order == "desc")
+    return HttpResponse(content, content_type="application/json; charset=utf-8")
 
 
 @router.get(

@@ -224,6 +224,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--servers", default="uvicorn:2,uvicorn:1,daphne:1", help="KIND:PROCESSES runs, comma-separated (uvicorn, daphne)")
+    parser.add_argument("--endpoint", action="append", choices=list(ENDPOINTS), help="load only this endpoint (repeatable; default: all)")
+    parser.add_argument("--database", default="tracker_bench_api", help="the database this script (re)creates")
     parser.add_argument("--mark-every", type=float, default=0.1, help="seconds between mark changes in the 'marks changing' run")
     parser.add_argument("--role", choices=["load"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -236,7 +238,7 @@ def main() -> None:
     from bench.common import setup_django
 
     os.environ["REDIS_URL"] = REDIS_URL  # this script's mark changes bump the servers' change stamp
-    setup_django("tracker_bench_api")
+    setup_django(args.database)
     print(f"populating: {TRADES:,} trades over {ACCOUNTS} accounts ...", file=sys.stderr)
     token = populate()
     from positions.models import Position
@@ -256,6 +258,8 @@ def main() -> None:
                 time.sleep(0.2)
             fresh.append(f"{server_name}: {'yes' if check_fresh(port, token) else 'NO'}")
             for name, path in ENDPOINTS.items():
+                if args.endpoint and name not in args.endpoint:
+                    continue
                 status, body = get(port, path, token)
                 items = len(json.loads(body)["items"])
                 print(f"{server_name}: {name} ({items} items) for {args.seconds:.0f} s ...", file=sys.stderr)
@@ -288,6 +292,7 @@ def main() -> None:
                         f"{result['p99'] * 1000:.1f}" if result["p99"] else "-",
                         str(errors),
                         f"{server_cpu / elapsed:.0%}",
+                        f"{server_cpu / elapsed / (result['ok'] / result['seconds']) * 1000:.2f}" if result["ok"] else "-",
                         f"{result['cpu'] / elapsed:.0%}",
                     ]
                 )
@@ -303,13 +308,14 @@ def main() -> None:
                 sock.close()
     print_table(
         f"JSON API under load: {args.connections} keep-alive connections from a separate process, {open_positions} open positions",
-        ["endpoint", "server", "items", "requests/s", "p50 ms", "p99 ms", "non-200", "server CPU", "load CPU"],
+        ["endpoint", "server", "items", "requests/s", "p50 ms", "p99 ms", "non-200", "server CPU", "CPU ms/req", "load CPU"],
         rows,
-        f"python bench/api.py --seconds {args.seconds:g} --connections {args.connections} --servers {args.servers}",
+        f"python bench/api.py --seconds {args.seconds:g} --connections {args.connections} --servers {args.servers}"
+        + "".join(f" --endpoint '{name}'" for name in args.endpoint or []),
     )
     best = max((float(r[3].replace(",", "")) for r in rows if r[0] == "positions list"), default=0)
     print(f"a mark stored just before a request shows in its positions list: {'; '.join(fresh)}")
-    print(f"target: 1,000 requests/s for the positions list: best {best:,.0f}/s; server and load CPU are shares of one core")
+    print(f"target: 1,000 requests/s for the positions list: best {best:,.0f}/s; server and load CPU are shares of one core, CPU ms/req the server's per answer")
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

@@ -9,16 +9,25 @@ writes: a session that was changed is saved from a thread, and so are messages t
 stored (they may go into the session). `settings.MIDDLEWARE` keeps Django's names (`check --deploy`
 looks for them); `ASGIHandler` puts these subclasses in their place. Other servers of the project
 (the test client, management commands) run Django's own.
+
+The handler also lends each request a thread from a few it keeps (`RequestThreads`), where Django's
+makes a new thread for every request (asgiref's context per request) and joins it at the end; and
+the web server's workers do Django's request-start work at the request's end instead
+(`start_requests_on_the_loop`), which saves each request a trip to its thread.
 """
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
+from django.core import signals
 from django.core.handlers import asgi, base
+from django.db import close_old_connections, reset_queries
 from django.middleware import clickjacking, common, csrf, security
 from django.utils.module_loading import import_string
 
@@ -99,10 +108,55 @@ def _import_middleware(path: str):
     return ON_THE_LOOP.get(path) or import_string(path)
 
 
+class RequestThreads:
+    """The threads a worker's requests run their synchronous work in (the view, the database, the
+    signals), each lent to one request at a time, for the whole request: what Django needs of the
+    thread a request is given, that every call of the request is made in the same one (its database
+    connection and transaction live there). Between requests a thread holds no database connection
+    (Django closes it, or gives it back to the pool, as the request finishes). A request that finds
+    none idle gets a new one; at most `KEEP` wait idle for the next requests."""
+
+    KEEP = 32
+
+    def __init__(self):
+        self._idle: list[ThreadPoolExecutor] = []
+
+    def lend(self) -> ThreadPoolExecutor:
+        if self._idle:
+            return self._idle.pop()
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+
+    def give_back(self, thread: ThreadPoolExecutor) -> None:
+        if len(self._idle) < self.KEEP:
+            self._idle.append(thread)
+        else:
+            thread.shutdown(wait=False)
+
+
 class ASGIHandler(asgi.ASGIHandler):
     """Django's, with each middleware in `settings.MIDDLEWARE` that has an on-the-loop version
     above replaced by it (Django's `load_middleware` imports them by name, through `import_string`
-    of its module, for the moment of loading)."""
+    of its module, for the moment of loading), and each request run on a thread it is lent."""
+
+    def __init__(self):
+        super().__init__()
+        self.threads = RequestThreads()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        thread = self.threads.lend()
+        try:
+            async with ThreadSensitiveContext(executor=thread):
+                try:
+                    await self.handle(scope, receive, send)
+                except BaseException:
+                    # Django sends request_finished only for a request that ends or is cancelled:
+                    # the connection of one that failed otherwise stays out of the pool, in the thread.
+                    await sync_to_async(close_old_connections)()
+                    raise
+        finally:
+            self.threads.give_back(thread)
 
     def load_middleware(self, is_async=False):
         base.import_string = _import_middleware
@@ -110,3 +164,15 @@ class ASGIHandler(asgi.ASGIHandler):
             super().load_middleware(is_async)
         finally:
             base.import_string = import_string
+
+
+def start_requests_on_the_loop() -> None:
+    """Move Django's own receivers of request_started (which close the thread's old connections and
+    reset its query log) to request_finished, for a process whose requests all run on `ASGIHandler`
+    (a web server's worker). A thread it lends holds no connection at a request's start, since
+    every request leaves its thread with its connections closed (Django's request_finished, or the
+    handler after a failure); and request_started with a synchronous receiver is a trip to the
+    thread, where request_finished is sent on one the request makes anyway."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_started.disconnect(reset_queries)
+    signals.request_finished.connect(reset_queries)

@@ -2,6 +2,8 @@ import os
 import secrets
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .database import embedded_database_settings, exit_cleanly_on_sigterm, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -107,6 +109,16 @@ else:
     DATABASES = {"default": embedded_database_settings(VAR_DIR / "pgdata")}
     exit_cleanly_on_sigterm()
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0)
+# Connections a process keeps open in a pool (psycopg_pool) for its requests; 0: none. The web server
+# sets it for its workers: Django's ASGI handler runs each request's database work in a thread made
+# for that request, so without a pool every request that reads the database opens a connection.
+# A pooled connection is checked as it is taken, so one the server closed meanwhile is not handed out.
+DB_POOL_SIZE = env_int("DB_POOL_SIZE", 0)
+if DB_POOL_SIZE > 0 and DATABASES["default"]["CONN_MAX_AGE"] != 0:
+    raise ImproperlyConfigured("DB_POOL_SIZE and DB_CONN_MAX_AGE: set one of them (a pooled connection is kept by the pool)")
+if DB_POOL_SIZE > 0:
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": DB_POOL_SIZE, "max_size": DB_POOL_SIZE}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if env_str("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
