@@ -1,5 +1,5 @@
-"""Nobody in who does not belong: every operator page, admin page, API endpoint and operator socket
-refuses anonymous visitors; API tokens are kept as hashes only."""
+"""Nobody in who does not belong: every operator page, admin page, API endpoint, operator socket and
+program socket refuses anonymous visitors; API tokens are kept as hashes only."""
 
 import hashlib
 import re
@@ -17,6 +17,7 @@ from ..factories import binance_trade, make_account, make_market
 from .test_secrets import everything_in_the_database
 
 OPERATOR_SOCKETS = ["/ws/positions/", "/ws/positions/{position_id}/"]
+PROGRAM_SOCKETS = ["/ws/stream/"]  # an API token, not a session
 OPERATOR_PAGES = ["/positions/", "/positions/{position_id}/", "/admin/", "/admin/exchanges/exchangeaccount/", "/admin/trades/trade/", "/admin/api/apitoken/"]
 
 
@@ -65,7 +66,7 @@ def test_every_routed_socket_is_checked():
     unchecked = [
         str(route.pattern)
         for route in websocket_urlpatterns
-        if not any(route.pattern.match(path.format(position_id=1).lstrip("/")) for path in OPERATOR_SOCKETS)
+        if not any(route.pattern.match(path.format(position_id=1).lstrip("/")) for path in OPERATOR_SOCKETS + PROGRAM_SOCKETS)
     ]
 
     assert unchecked == []
@@ -82,6 +83,21 @@ async def test_operator_sockets_refuse_a_visitor_without_a_session(position, pat
     connected, _ = await socket.connect()
 
     assert not connected
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("async_db")
+@pytest.mark.parametrize("path", PROGRAM_SOCKETS)
+async def test_program_sockets_refuse_a_caller_without_a_token_and_send_it_nothing(position, path):
+    operator = await get_user_model().objects.acreate(username="operator", is_staff=True, is_superuser=True)
+    socket = WebsocketCommunicator(application, path, headers=[(b"host", b"127.0.0.1")])
+    socket.scope["user"] = operator  # a session is no token
+    await socket.connect()
+    await socket.send_json_to({"resume_after": 0})
+
+    assert (await socket.receive_json_from(timeout=5))["code"] == "unauthorized"
+    assert (await socket.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4401}
+    assert await socket.receive_nothing(timeout=1)
 
 
 @pytest.mark.django_db
