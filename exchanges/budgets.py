@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import redis.asyncio
 from pyrate_limiter import FixedWindow, InMemoryBucket, Rate, RateItem, RedisBucket, SlidingWindowLog
+from pyrate_limiter.buckets.redis_bucket import LuaScript
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -167,6 +168,24 @@ class MemoryStore:
         return sum(weight for weight, until in self.demands.values() if until > at_ms)
 
 
+class CountingAheadRedisBucket(RedisBucket):
+    """pyrate-limiter's `RedisBucket`, counting a window's entries from its start to the end of time
+    rather than to the new entry's timestamp. Processes read their clocks before their scripts run:
+    one whose script runs second with the earlier reading would not count the first one's entry
+    (stamped a moment later) and take the room twice. An entry stamped ahead can only make the count
+    higher, never let a request through."""
+
+    SCRIPT = LuaScript.PUT_ITEM.replace("redis.call('ZCOUNT', bucket, window_start, now)", "redis.call('ZCOUNT', bucket, window_start, '+inf')")
+
+    @classmethod
+    async def init(cls, rates, redis, bucket_key, algorithm=None):
+        return cls(rates, redis, bucket_key, await redis.script_load(cls.SCRIPT), algorithm)
+
+
+if CountingAheadRedisBucket.SCRIPT == LuaScript.PUT_ITEM:
+    raise ImportError("pyrate-limiter's Redis script is not the one CountingAheadRedisBucket changes: check its version")
+
+
 class RedisStore:
     """A budget's state in Redis, shared by every process of the deployment. The count is
     pyrate-limiter's `RedisBucket` (one atomic script per request); a redis.asyncio client belongs to
@@ -177,12 +196,12 @@ class RedisStore:
         self.algorithm = FixedWindow() if fixed else SlidingWindowLog()
         self._buckets: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    async def _bucket(self) -> RedisBucket:
+    async def _bucket(self) -> CountingAheadRedisBucket:
         loop = asyncio.get_running_loop()
         bucket = self._buckets.get(loop)
         if bucket is None:
             client = redis.asyncio.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=5)
-            bucket = await RedisBucket.init(self.rates, client, self.key, algorithm=self.algorithm)
+            bucket = await CountingAheadRedisBucket.init(self.rates, client, self.key, algorithm=self.algorithm)
             self._buckets[loop] = bucket
         return bucket
 
@@ -197,7 +216,7 @@ class RedisStore:
         return max(1, decision.retry_after_ms or POLL_MS)
 
     async def used(self, rate: Rate, at_ms: int) -> int:
-        return int(await (await self._redis()).zcount(self.key, self.algorithm.window_start(rate, at_ms), at_ms))
+        return int(await (await self._redis()).zcount(self.key, self.algorithm.window_start(rate, at_ms), "+inf"))
 
     async def leak(self, at_ms: int) -> None:
         """Drop what every window has left behind; a budget no process spends any more expires."""
@@ -307,6 +326,7 @@ class SharedBudget:
                     wait = max(wait, POLL_MS)
                 wait = max(wait, self._guard_wait_ms(at + wait))
                 if not wait:
+                    at = self.clock()  # the checks above may have waited on Redis
                     wait = await self.store.put(weight, at)
                     if not wait:
                         self._puts += 1

@@ -26,6 +26,16 @@ class FakeTime:
         await asyncio.sleep(0)
 
 
+@pytest.fixture(autouse=True)
+async def _no_request_left_waiting():
+    """A test leaves requests waiting on its fake clock: cancel them with it."""
+    yield
+    left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in left:
+        task.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
+
+
 def shared(budget: Budget, time: FakeTime, path: str = "", store=None) -> SharedBudget:
     store = store or MemoryStore(rates_of(budget, path), budget.fixed_windows)
     return SharedBudget(budget, path, store, clock=time.clock, sleep=time.sleep)
@@ -174,6 +184,15 @@ async def test_budgets_in_redis_are_one_for_every_process():
     assert not await settle(waiting)
     waiting.cancel()
     await asyncio.gather(waiting, return_exceptions=True)
+
+
+async def test_in_redis_an_entry_stamped_a_moment_later_by_another_process_still_counts():
+    """Two processes read their clocks, and the one with the earlier reading runs its script second."""
+    key = f"budget:test:{uuid.uuid4().hex}"
+    small = Budget("weight", "ip", (Window(40, 60),), fixed_windows=True, weight_per_cost=5)
+    first, second = (RedisStore(REDIS_URL, key, rates_of(small, ""), True) for _ in range(2))
+    assert await first.put(40, T0 + 5) == 0
+    assert await second.put(20, T0) > 0
 
 
 async def test_a_budget_counts_on_in_the_process_while_redis_is_unreachable():
