@@ -27,7 +27,8 @@ from trades.backoff import Backoff
 from trades.metrics import refusal_status
 from trades.models import RejectedTrade, StreamHealth, SyncCursor, Trade
 from trades.streams import AccountStream
-from trades.sync import RestSync
+
+from ..passes import rest_pass
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,17 +69,6 @@ def scrape(client, token: str) -> dict[tuple, float]:
 
 def value(samples: dict, name: str, **labels) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def rest_pass(account, **kwargs):
-    async def run():
-        connector = ExchangeConnector(account)
-        try:
-            return await RestSync(account, connector.rest_client(), **kwargs).run(account.symbols)
-        finally:
-            await connector.close()
-
-    return async_to_sync(run)()
 
 
 async def no_sleep(seconds):

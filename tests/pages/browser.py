@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from django.db import connections
+from playwright.sync_api import sync_playwright
 
 from tracker_project import web_server
 
@@ -31,6 +33,19 @@ CHROMIUM_ARGS = [
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
 # The server and the test process share this channel layer, so a trade stored here reaches the page.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@contextmanager
+def chromium_page(width: int, height: int):
+    """A page of Debian's chromium (headless) at that viewport, closed afterwards."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()
 
 
 def free_port() -> int:

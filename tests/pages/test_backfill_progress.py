@@ -4,17 +4,15 @@ subprocess) backfills from the simulator at Binance's real request spacing."""
 
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from playwright.sync_api import expect, sync_playwright
 
 from exchanges.simulator.testing import BINANCE
 from trades.models import Trade
 
 from ..processes import start_python
-from .browser import CHROMIUM, CHROMIUM_ARGS, REDIS_URL, asgi_server, in_thread
+from .browser import REDIS_URL, asgi_server, chromium_page, in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,14 +31,8 @@ def simulator_config():
 
 @pytest.fixture
 def page(transactional_db):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser.new_page(viewport={"width": 1600, "height": 900})
-        finally:
-            browser.close()
+    with chromium_page(1600, 900) as page:
+        yield page
 
 
 @pytest.fixture

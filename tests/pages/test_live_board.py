@@ -2,18 +2,17 @@
 and the row changes without the page reloading. The whole chain is real: simulator -> ccxt -> `track`
 (a subprocess) -> PostgreSQL -> Redis channel layer -> uvicorn -> the page's WebSocket."""
 
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from exchanges.simulator.testing import BINANCE
 from positions.models import Position
 
 from ..ground_truth import wait_until
 from ..processes import start_python
-from .browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REDIS_URL, asgi_server
+from .browser import ARTIFACTS, REDIS_URL, asgi_server, chromium_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,14 +38,8 @@ def shared_channel_layer(settings):
 
 @pytest.fixture
 def page(transactional_db):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser.new_page(viewport={"width": 1280, "height": 800})
-        finally:
-            browser.close()
+    with chromium_page(1280, 800) as page:
+        yield page
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from exchanges.candles import forget_candles
-from exchanges.connectors import ExchangeConnector, build_public_client
+from exchanges.connectors import build_public_client
 from exchanges.simulator.testing import BINANCE, BYBIT, TEST_CONFIG
 from positions.models import Position
 from positions.selectors import position_trades
-from trades.sync import RestSync
+
+from ..passes import rest_pass
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,17 +32,6 @@ def _no_candles_kept():
     forget_candles()
     yield
     forget_candles()
-
-
-def rest_pass(account):
-    async def run():
-        connector = ExchangeConnector(account)
-        try:
-            await RestSync(account, connector.rest_client()).run(account.symbols)
-        finally:
-            await connector.close()
-
-    async_to_sync(run)()
 
 
 def ccxt_candles(account, market_symbol: str, timeframe: str, since: int, limit: int) -> list[list]:

@@ -2,18 +2,18 @@
 project's static files), the venue's candles and one marker per trade of the position. The trades
 and the candles come from the same simulator, through the real ccxt; the web server is a subprocess."""
 
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from exchanges.simulator.testing import BINANCE
 from positions.models import Position
 from positions.selectors import position_trades
 
-from .browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, asgi_server, in_thread
-from .test_position_chart import busiest_position, rest_pass
+from ..passes import rest_pass
+from .browser import ARTIFACTS, asgi_server, chromium_page, in_thread
+from .test_position_chart import busiest_position
 from .test_position_chart import simulator_config  # noqa: F401  (a small history, no trickle)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,14 +29,8 @@ def server(django_db_setup):
 
 @pytest.fixture
 def page(transactional_db):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser.new_page(viewport={"width": 1280, "height": 1000})
-        finally:
-            browser.close()
+    with chromium_page(1280, 1000) as page:
+        yield page
 
 
 @pytest.fixture

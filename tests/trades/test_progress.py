@@ -7,16 +7,15 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.core.management import call_command
 
-from exchanges.connectors import ExchangeConnector
 from exchanges.simulator.testing import BINANCE, BYBIT, TEST_CONFIG
 from trades import progress as progress_module
 from trades.health import sync_health
 from trades.models import SyncCursor, Trade
 from trades.progress import PassProgress, ProgressDisplay, to_datetime
-from trades.sync import RestSync
+
+from ..passes import rest_pass
 
 HOUR_MS = 3_600_000
 
@@ -109,17 +108,6 @@ def simulator_config():
     for account in config["accounts"]:
         account["history"] = {"trades": 3500, "days": 10}
     return config
-
-
-def rest_pass(account, **kwargs):
-    async def run():
-        connector = ExchangeConnector(account)
-        try:
-            return await RestSync(account, connector.rest_client(), **kwargs).run(account.symbols)
-        finally:
-            await connector.close()
-
-    return async_to_sync(run)()
 
 
 class Stop(Exception):

@@ -2,13 +2,12 @@
 (what every venue does is in tests/venues/test_storing.py)."""
 
 import pytest
-from asgiref.sync import async_to_sync
 
-from exchanges.connectors import ExchangeConnector
 from exchanges.simulator.testing import BINANCE, TEST_CONFIG
 from trades.backoff import Backoff
 from trades.models import StreamHealth
-from trades.sync import RestSync
+
+from ..passes import rest_pass
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,17 +18,6 @@ def simulator_config():
     for account in config["accounts"]:
         account["history"] = {"trades": 1500, "days": 10}
     return config
-
-
-def rest_pass(account, **kwargs):
-    async def run():
-        connector = ExchangeConnector(account)
-        try:
-            return await RestSync(account, connector.rest_client(), **kwargs).run(account.symbols)
-        finally:
-            await connector.close()
-
-    return async_to_sync(run)()
 
 
 def test_binance_retry_after_is_honoured(simulator, simulated_accounts):
