@@ -115,6 +115,7 @@ def assert_positions_match_truth(account: ExchangeAccount, truth: list[dict], fu
         for position, state in zip(stored, book.positions):
             assert (position.p1, position.p2, position.p1_fee, position.p2_fee) == (state.p1, state.p2, state.p1_fee, state.p2_fee)
             assert (position.is_open, position.first_trade_id, position.last_trade_id) == (state.is_open, state.first_trade_id, state.last_trade_id)
+            assert (position.side, position.entry_time, position.closed_time) == (state.side, state.entry_time, state.closed_time)
             assert {c: Decimal(v) for c, v in position.other_fees.items()} == state.other_fees
             stored_funding = (position.funding, position.funding_paid, position.funding_received, position.funding_count)
             assert stored_funding == (state.funding.total, state.funding.paid, state.funding.received, state.funding.count), (symbol, leg)
