@@ -3,14 +3,15 @@
     python bench/soak.py [--trades 100000] [--minutes 10]
 
 The distributed deployment (Celery beat and a Celery worker for the periodic REST passes, the
-Channels exchange-streams worker for the WebSockets, on a Redis of its own) tracks 5 accounts on the
-exchange simulator (2 Binance spot, 2 Bybit linear, 1 Bybit spot on a linear account's unified key;
-9 symbols) while the simulator makes `--trades` trades over `--minutes`, and faults are injected on a schedule: WebSockets cut every few seconds,
-events duplicated, reordered and dropped, the feed paused, bursts of 429 and 5xx, hung and cut-off
+Channels exchange-streams worker for the WebSockets, on a Redis of its own) tracks 6 accounts on the
+exchange simulator (2 Binance spot, 2 Bybit linear, 1 Bybit spot on a linear account's unified key,
+1 hedge-mode Bybit linear; 9 symbols; funding, liquidations and ADL fills on the perpetuals) while
+the simulator makes `--trades` trades over `--minutes`, and faults are injected on a schedule:
+WebSockets cut every few seconds, events duplicated, reordered and dropped, the feed paused, bursts of 429 and 5xx, hung and cut-off
 answers, a Binance 418 ban, the Celery worker and the streams worker SIGKILLed and restarted twice,
 Redis restarted, PostgreSQL connections terminated from the server side. Then the faults stop, the
 tracker settles, and what it stored is compared with the simulator's ground truth; positions with an
-independent fold of it. Exits 1 on any missing, duplicated or mismatched trade or position.
+independent fold of its trades and funding. Exits 1 on any missing, duplicated or mismatched trade, funding payment or position.
 
 It uses database `tracker_soak` (re-created) on the server of DATABASE_URL (default
 postgresql://postgres@127.0.0.1:5432/postgres), its own redis-server on a free port, and writes the
@@ -49,7 +50,7 @@ def main() -> int:
     verdict.seconds["whole soak"] = time.monotonic() - started
     headers, rows = table(verdict)
     print_table(
-        f"Soak: {args.trades:,} trades over {args.minutes:g} minutes of faults, 5 accounts, 9 symbols, distributed deployment",
+        f"Soak: {args.trades:,} trades over {args.minutes:g} minutes of faults, 6 accounts, 9 symbols, distributed deployment",
         headers,
         rows,
         f"python bench/soak.py --trades {args.trades} --minutes {args.minutes:g}",

@@ -4,6 +4,8 @@ code under test: positions are re-folded here from the simulator's own records."
 from __future__ import annotations
 
 import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from exchanges.models import ExchangeAccount, Market
@@ -61,17 +63,21 @@ def assert_funding_matches_truth(account: ExchangeAccount, truth: list[dict]) ->
         payment = stored[record["id"]]
         assert (payment.market_symbol, payment.leg, payment.currency) == (record["symbol"], record["leg"], record["currency"])
         assert (payment.amount, payment.rate, payment.position_size) == (Decimal(record["amount"]), Decimal(record["rate"]), Decimal(record["position_size"]))
-        assert int(payment.timestamp.timestamp() * 1000) == record["timestamp"]
+        assert payment.timestamp == _when(record["timestamp"])
 
 
-def positions_from_truth(account: ExchangeAccount, truth: list[dict]) -> dict[str, list[fold.PositionState]]:
-    from datetime import UTC, datetime, timedelta
+def _when(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms // 1000, tz=UTC) + timedelta(milliseconds=ms % 1000)
 
+
+def positions_from_truth(account: ExchangeAccount, truth: list[dict], funding: list[dict] = ()) -> dict[tuple[str, str], fold.BookFold]:
+    """(canonical symbol, leg) -> the book's positions, folded from the simulator's trades and its
+    funding payments (`GET /_sim/funding`) by the pure functions of `positions.fold`."""
     markets = {m.market_symbol: m for m in Market.objects.filter(account=account)}
-    by_symbol: dict[str, list[fold.Fill]] = {}
+    fills: dict[tuple[str, str], list[fold.Fill]] = defaultdict(list)
+    payments: dict[tuple[str, str], list[fold.Payment]] = defaultdict(list)
     for record in truth:
         market = markets[record["symbol"]]
-        ms = record["timestamp"]
         deltas = fold.trade_deltas(
             side=record["side"],
             amount=Decimal(record["amount"]),
@@ -82,21 +88,35 @@ def positions_from_truth(account: ExchangeAccount, truth: list[dict]) -> dict[st
             fee_cost=Decimal(record["fee"]),
             fee_currency=record["fee_coin"],
         )
-        when = datetime.fromtimestamp(ms // 1000, tz=UTC) + timedelta(milliseconds=ms % 1000)
-        by_symbol.setdefault(market.symbol, []).append(fold.Fill(truth_id(account, record), when, deltas))
+        book = (market.symbol, record.get("leg", ""))
+        fills[book].append(fold.Fill(truth_id(account, record), _when(record["timestamp"]), deltas))
+    for record in funding:
+        book = (markets[record["symbol"]].symbol, record["leg"])
+        payments[book].append(fold.Payment(record["id"], _when(record["timestamp"]), Decimal(record["amount"])))
     steps = {m.symbol: m.amount_step for m in markets.values()}
     return {
-        symbol: fold.fold_fills(sorted(fills, key=lambda f: f.order_key), steps[symbol])
-        for symbol, fills in by_symbol.items()
+        book: fold.fold_book(
+            sorted(fills.get(book, []), key=lambda f: f.order_key),
+            sorted(payments.get(book, []), key=lambda p: (p.timestamp, p.payment_id)),
+            steps[book[0]],
+        )
+        for book in set(fills) | set(payments)
     }
 
 
-def assert_positions_match_truth(account: ExchangeAccount, truth: list[dict]) -> None:
-    expected = positions_from_truth(account, truth)
-    for symbol, states in expected.items():
-        stored = list(Position.objects.filter(exchange=account, symbol=symbol).order_by("entry_time", "id"))
-        assert len(stored) == len(states), symbol
-        for position, state in zip(stored, states):
+def assert_positions_match_truth(account: ExchangeAccount, truth: list[dict], funding: list[dict] = ()) -> None:
+    """The account's stored positions are exactly the independent fold of the truth: the same books,
+    the same number of positions in each, each with the same sums, fees, funding and state."""
+    expected = positions_from_truth(account, truth, funding)
+    assert Position.objects.filter(exchange=account).count() == sum(len(b.positions) for b in expected.values())
+    for (symbol, leg), book in expected.items():
+        stored = list(Position.objects.filter(exchange=account, symbol=symbol, leg=leg).order_by("entry_time", "id"))
+        assert len(stored) == len(book.positions), (symbol, leg)
+        for position, state in zip(stored, book.positions):
             assert (position.p1, position.p2, position.p1_fee, position.p2_fee) == (state.p1, state.p2, state.p1_fee, state.p2_fee)
             assert (position.is_open, position.first_trade_id, position.last_trade_id) == (state.is_open, state.first_trade_id, state.last_trade_id)
+            assert (position.side, position.entry_time, position.closed_time) == (state.side, state.entry_time, state.closed_time)
             assert {c: Decimal(v) for c, v in position.other_fees.items()} == state.other_fees
+            stored_funding = (position.funding, position.funding_paid, position.funding_received, position.funding_count)
+            assert stored_funding == (state.funding.total, state.funding.paid, state.funding.received, state.funding.count), (symbol, leg)
+            assert position.realized_pnl == state.realized_pnl

@@ -33,8 +33,9 @@ class Plan:
     binance_window_seconds: int = 60
 
     def simulator_config(self) -> dict:
-        """3 protocols, 5 accounts, 9 symbols (3 per protocol): two accounts each of Binance spot and
-        Bybit linear, and a Bybit spot account on the key of the first Bybit linear one."""
+        """3 protocols, 6 accounts, 9 symbols: two accounts each of Binance spot and Bybit linear, a
+        Bybit spot account on the key of the first Bybit linear one, and a hedge-mode Bybit linear
+        account on two of the linear symbols."""
         accounts = [
             {"name": name, "protocol": protocol, "markets": markets, **key}
             for name, protocol, markets, key in (
@@ -43,6 +44,7 @@ class Plan:
                 ("bybit_a", "bybit", BYBIT_MARKETS, UNIFIED_KEY),
                 ("bybit_b", "bybit", BYBIT_MARKETS, {}),
                 ("bybit_spot_a", "bybit_spot", BYBIT_SPOT_MARKETS, UNIFIED_KEY),
+                ("bybit_hedge", "bybit", BYBIT_MARKETS[:2], {"position_mode": "hedge"}),
             )
         ]
         window = self.binance_window_seconds
@@ -201,8 +203,9 @@ def run_soak(plan: Plan, database_url: str, log_dir: Path) -> Verdict:
         _say("checking against the ground truth")
         started = time.monotonic()
         truth = call(simulator_url, "GET", "/_sim/trades", timeout=300)["trades"]
-        check(truth, accounts, verdict)
-        check_funding(call(simulator_url, "GET", "/_sim/funding", timeout=300)["funding"], verdict)
+        funding = call(simulator_url, "GET", "/_sim/funding", timeout=300)["funding"]
+        check(truth, accounts, verdict, funding)
+        check_funding(funding, verdict)
         verdict.faults.update({f"perpetual event: {kind}": count for kind, count in perpetuals.made.items()})
         verdict.seconds["check"] = time.monotonic() - started
         started = time.monotonic()

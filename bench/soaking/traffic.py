@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 NOTIONAL = Decimal(300)  # an order is worth up to about this much quote coin
@@ -33,12 +33,16 @@ class Market:
     amount_step: Decimal
     price_step: Decimal
     price: Decimal
+    hedge: bool = False
+    # a hedge-mode market's legs, in amount steps: a fill on the other side of a leg only reduces it
+    legs: dict = field(default_factory=lambda: {"long": 0, "short": 0})
 
 
 class TradeMaker:
     """Orders on every market of every account: random sides and sizes, so positions keep opening,
     growing, crossing zero and closing; some orders fill in several pieces (one order label), some
-    pay their Binance fee in BNB."""
+    pay their Binance fee in BNB. On a hedge-mode account an order either opens or adds to its side's
+    leg, or reduces the other leg (never past zero, as the venue's reduce-only orders)."""
 
     def __init__(self, accounts: list[dict], seed: int):
         self.rng = random.Random(seed)
@@ -51,6 +55,7 @@ class TradeMaker:
                 amount_step=Decimal(m["amount_step"]),
                 price_step=Decimal(m["price_step"]),
                 price=start.get(m["base"], Decimal(100)),
+                hedge=a.get("position_mode") == "hedge",
             )
             for a in accounts
             for m in a["markets"]
@@ -66,42 +71,60 @@ class TradeMaker:
         fills = 1 if rng.random() < 0.6 else rng.randint(2, 4)
         maker = fills > 1 and rng.random() < 0.7
         side = rng.choice(("buy", "sell"))
+        closing_leg = None
+        if market.hedge:
+            held = [leg for leg, steps in market.legs.items() if steps]
+            if held and rng.random() < 0.5:
+                closing_leg = rng.choice(held)
+                side = "sell" if closing_leg == "long" else "buy"
         self.orders += 1
         label = f"soak-{self.orders}"
         trades = []
         for n in range(fills):
             tick = market.price_step * rng.randint(0, 5) * (1 if side == "buy" else -1)
+            if closing_leg is None:
+                steps = rng.randint(1, most)
+                if market.hedge:
+                    market.legs["long" if side == "buy" else "short"] += steps
+            elif market.legs[closing_leg]:
+                steps = rng.randint(1, min(most, market.legs[closing_leg]))
+                market.legs[closing_leg] -= steps
+            else:
+                break
             trade = {
                 "account": market.account,
                 "symbol": market.symbol,
                 "side": side,
-                "amount": str(market.amount_step * rng.randint(1, most)),
+                "amount": str(market.amount_step * steps),
                 "price": str(price if maker else price + tick * n),
                 "order": label,
                 "maker": maker,
             }
+            if closing_leg is not None:
+                trade["leg"] = closing_leg
             if market.protocol == "binance" and rng.random() < 0.2:
                 trade["fee_coin"] = "BNB"
             trades.append(trade)
         return trades
 
     def trades(self, count: int) -> list[dict]:
+        """Whole orders, at least `count` fills (an order is never cut: its legs are counted)."""
         made: list[dict] = []
         while len(made) < count:
-            made += self._order()[: count - len(made)]
+            made += self._order()
         return made
 
 
 class PerpetualEvents:
     """What a perpetual venue books besides the accounts' fills: funding settled on every open
-    position at a random rate, and liquidations and ADL fills of part of a one-way position (sized
-    from the simulator's own positions, so that each only reduces one, as the venue's do)."""
+    position (each leg of a hedge-mode account's) at a random rate, and liquidations and ADL fills of
+    part of a position or a leg (sized from the simulator's own positions, so that each only reduces
+    one, as the venue's do)."""
 
     def __init__(self, base_url: str, accounts: list[dict], seed: int, maker: TradeMaker):
         self.base_url, self.maker = base_url, maker
         self.rng = random.Random(f"{seed}:perpetuals")
         self.steps = {(a["name"], m["symbol"]): Decimal(m["amount_step"]) for a in accounts for m in a["markets"] if m.get("settle")}
-        self.one_way = {a["name"] for a in accounts if a.get("position_mode", "one_way") == "one_way"}
         self.made: Counter[str] = Counter()
 
     def settle_funding(self) -> None:
@@ -111,25 +134,32 @@ class PerpetualEvents:
     def close_some(self) -> None:
         positions = [
             p for p in call(self.base_url, "GET", "/_sim/positions")["positions"]
-            if p["account"] in self.one_way and Decimal(p["size"]) != 0 and (p["account"], p["symbol"]) in self.steps
+            if Decimal(p["size"]) != 0 and (p["account"], p["symbol"]) in self.steps
         ]
         if not positions:
             return
         position = self.rng.choice(positions)
         size, step = Decimal(position["size"]), self.steps[(position["account"], position["symbol"])]
-        steps = int(abs(size) / step)
+        steps = self.rng.randint(1, int(abs(size) / step))
         kind = self.rng.choice(("liquidation", "adl"))
-        call(self.base_url, "POST", "/_sim/trades", {"trades": [{
+        market = self._market(position)
+        trade = {
             "account": position["account"], "symbol": position["symbol"], "side": "sell" if size > 0 else "buy",
-            "amount": str(step * self.rng.randint(1, steps)), "price": self._price(position), "kind": kind,
-        }]})
+            "amount": str(step * steps), "price": str(market.price.quantize(market.price_step, rounding=ROUND_DOWN)), "kind": kind,
+        }
+        if position["leg"]:
+            trade["leg"] = position["leg"]
+        call(self.base_url, "POST", "/_sim/trades", {"trades": [trade]})
+        if market.hedge:
+            market.legs[position["leg"]] -= steps
         self.made[kind] += 1
+        if position["leg"]:
+            self.made[f"{kind} of a hedge leg"] += 1
 
-    def _price(self, position: dict) -> str:
-        """Where the trade maker's prices of the market are now, on its price step (asked of the soak's
-        own state: the exchange's endpoints are being faulted)."""
-        market = next(m for m in self.maker.markets if (m.account, m.symbol) == (position["account"], position["symbol"]))
-        return str(market.price.quantize(market.price_step, rounding=ROUND_DOWN))
+    def _market(self, position: dict) -> Market:
+        """The trade maker's market of the position: its prices now (asked of the soak's own state: the
+        exchange's endpoints are being faulted) and its legs."""
+        return next(m for m in self.maker.markets if (m.account, m.symbol) == (position["account"], position["symbol"]))
 
 
 class Poster(threading.Thread):
@@ -151,8 +181,9 @@ class Poster(threading.Thread):
                 due = min(self.total, int(self.total * (time.monotonic() - start) / self.seconds) + 1)
                 if due > self.posted:
                     count = min(due - self.posted, 500)
-                    call(self.base_url, "POST", "/_sim/trades", {"trades": self.maker.trades(count)})
-                    self.posted += count
+                    made = self.maker.trades(count)
+                    call(self.base_url, "POST", "/_sim/trades", {"trades": made})
+                    self.posted += len(made)
                     if self.perpetuals is not None:
                         self._perpetual_events()
                 else:

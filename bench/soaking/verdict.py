@@ -1,8 +1,9 @@
 """The soak's verdict: what the tracker stored against the simulator's ground truth.
 
-Positions are checked against a fold of the simulator's own records (`GET /_sim/trades`), made here
-with the pure functions of `positions.fold` and the market steps the simulator publishes; nothing of
-what the tracker stored goes into it.
+Positions are checked against a fold of the simulator's own records (`GET /_sim/trades` and
+`GET /_sim/funding`), per book (account, symbol, leg), made here with the pure functions of
+`positions.fold` and the market steps the simulator publishes; nothing of what the tracker stored
+goes into it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ class Verdict:
     missing: int = 0
     duplicated: int = 0
     unknown: int = 0  # stored, but the exchange never made them
-    field_mismatches: int = 0  # stored with numbers other than the exchange's
+    field_mismatches: int = 0  # stored with numbers (or a kind or leg) other than the exchange's
     unprocessed: int = 0  # stored but never folded
     positions_checked: int = 0
+    positions_with_funding: int = 0  # of those checked, positions the truth folds funding into
+    leg_positions_checked: int = 0  # of those checked, hedge-mode legs'
     position_mismatches: int = 0
     rejected: int = 0  # payloads kept aside as RejectedTrade
     audit_missing: int | None = None  # what the gap audit found missing after the settle
@@ -65,13 +68,15 @@ def venues_of(accounts: list[dict]) -> dict:
     return {a["name"]: venue_for(a["ccxt_id"], a["market_type"]) for a in accounts}
 
 
-def fold_truth(truth: list[dict], accounts: list[dict]) -> dict[tuple[str, str], list]:
-    """(account, canonical symbol) -> the positions the ground truth folds into, oldest first."""
+def fold_truth(truth: list[dict], accounts: list[dict], funding: list[dict] = ()) -> dict[tuple[str, str, str], list]:
+    """(account, canonical symbol, leg) -> the positions the ground truth folds into, oldest first:
+    its trades (`GET /_sim/trades`) and its funding payments (`GET /_sim/funding`), by book."""
     from positions import fold
 
     markets = {(a["name"], m["symbol"]): m for a in accounts for m in a["markets"]}
     venues = venues_of(accounts)
-    fills: dict[tuple[str, str], list] = defaultdict(list)
+    fills: dict[tuple[str, str, str], list] = defaultdict(list)
+    payments: dict[tuple[str, str, str], list] = defaultdict(list)
     for record in truth:
         market = markets[(record["account"], record["symbol"])]
         deltas = fold.trade_deltas(
@@ -84,21 +89,47 @@ def fold_truth(truth: list[dict], accounts: list[dict]) -> dict[tuple[str, str],
             fee_cost=Decimal(record["fee"]),
             fee_currency=record["fee_coin"],
         )
-        symbol = record["symbol"].split(":")[0]
-        fills[(record["account"], symbol)].append(fold.Fill(stored_id(record, venues), _when(record["timestamp"]), deltas))
+        book = (record["account"], record["symbol"].split(":")[0], record.get("leg", ""))
+        fills[book].append(fold.Fill(stored_id(record, venues), _when(record["timestamp"]), deltas))
+    for record in funding:
+        book = (record["account"], record["symbol"].split(":")[0], record["leg"])
+        payments[book].append(fold.Payment(record["id"], _when(record["timestamp"]), Decimal(record["amount"])))
     steps = {(a["name"], m["symbol"].split(":")[0]): Decimal(m["amount_step"]) for a in accounts for m in a["markets"]}
-    return {book: fold.fold_fills(sorted(run, key=lambda f: f.order_key), steps[book]) for book, run in fills.items()}
+    return {
+        book: fold.fold_book(
+            sorted(fills.get(book, []), key=lambda f: f.order_key),
+            sorted(payments.get(book, []), key=lambda p: (p.timestamp, p.payment_id)),
+            steps[book[:2]],
+        ).positions
+        for book in set(fills) | set(payments)
+    }
 
 
-POSITION_FIELDS = ("p1", "p2", "p1_fee", "p2_fee", "is_open", "first_trade_id", "last_trade_id", "trade_count", "entry_time", "last_update_time", "closed_time")
+# the simulator's name of what made an execution -> the tracker's `Trade.kind`
+TRUTH_KINDS = {"trade": "fill", "liquidation": "liquidation", "adl": "adl", "settlement": "settlement", "delivery": "delivery"}
+
+POSITION_FIELDS = (
+    "p1", "p2", "p1_fee", "p2_fee", "is_open", "first_trade_id", "last_trade_id", "trade_count", "entry_time", "last_update_time",
+    "closed_time", "realized_pnl",
+)
 
 
 def _position_key(p) -> tuple:
     return (p.entry_time, len(p.first_trade_id), p.first_trade_id)
 
 
-def check(truth: list[dict], accounts: list[dict], verdict: Verdict) -> Verdict:
-    """Fill in the trade and position figures from the database the tracker wrote."""
+def _figures(position) -> list:
+    """What is compared of a position, stored or folded: its fields, then its funding."""
+    fields = [getattr(position, f) for f in POSITION_FIELDS]
+    if hasattr(position, "funding_paid"):  # a stored Position
+        return [*fields, position.funding, position.funding_paid, position.funding_received, position.funding_count]
+    funding = position.funding
+    return [*fields, funding.total, funding.paid, funding.received, funding.count]
+
+
+def check(truth: list[dict], accounts: list[dict], verdict: Verdict, funding: list[dict] = ()) -> Verdict:
+    """Fill in the trade and position figures from the database the tracker wrote; positions against
+    the fold of the truth's trades and `funding` payments."""
     from django.db import connection
 
     from exchanges.models import ExchangeAccount
@@ -110,19 +141,22 @@ def check(truth: list[dict], accounts: list[dict], verdict: Verdict) -> Verdict:
     venues = venues_of(accounts)
     expected = {(r["account"], stored_id(r, venues)): r for r in truth}
     seen: Counter = Counter()
-    fields = ("exchange_id", "exchange_trade_id", "market_symbol", "side", "amount", "price", "cost", "fee_cost", "fee_currency")
-    for exchange_id, trade_id, market_symbol, side, amount, price, cost, fee_cost, fee_currency in Trade.objects.values_list(*fields).iterator(chunk_size=10000):
+    fields = ("market_symbol", "side", "amount", "price", "cost", "fee_cost", "fee_currency", "kind", "leg")
+    for exchange_id, trade_id, *numbers in Trade.objects.values_list("exchange_id", "exchange_trade_id", *fields).iterator(chunk_size=10000):
         key = (names[exchange_id], trade_id)
         seen[key] += 1
         record = expected.get(key)
         if record is None:
             verdict.unknown += 1
             continue
-        exact = (record["symbol"], record["side"], Decimal(record["amount"]), Decimal(record["price"]), Decimal(record["cost"]), Decimal(record["fee"]), record["fee_coin"])
-        if (market_symbol, side, amount, price, cost, fee_cost, fee_currency) != exact:
+        exact = [
+            record["symbol"], record["side"], Decimal(record["amount"]), Decimal(record["price"]), Decimal(record["cost"]),
+            Decimal(record["fee"]), record["fee_coin"], TRUTH_KINDS[record["kind"]], record["leg"],
+        ]
+        if numbers != exact:
             verdict.field_mismatches += 1
             if len(verdict.examples) < 10:
-                verdict.examples.append(f"trade {key} stored {(market_symbol, side, amount, price, cost, fee_cost, fee_currency)} != {exact}")
+                verdict.examples.append(f"trade {key} stored {numbers} != {exact}")
     verdict.trades_stored = sum(seen.values())
     verdict.duplicated = sum(n - 1 for n in seen.values() if n > 1)
     missing = [key for key in expected if key not in seen]
@@ -140,16 +174,23 @@ def check(truth: list[dict], accounts: list[dict], verdict: Verdict) -> Verdict:
     verdict.latency_max, verdict.latency_p99, verdict.latency_p50 = float(worst or 0), float(p99 or 0), float(p50 or 0)
 
     ids = {name: pk for pk, name in names.items()}
-    for (account, symbol), states in fold_truth(truth, accounts).items():
-        stored = sorted(Position.objects.filter(exchange_id=ids[account], bot_instance=None, symbol=symbol), key=_position_key)
+    expected_books = fold_truth(truth, accounts, funding)
+    for (account, symbol, leg), states in expected_books.items():
+        stored = sorted(Position.objects.filter(exchange_id=ids[account], bot_instance=None, symbol=symbol, leg=leg), key=_position_key)
         verdict.positions_checked += len(states)
+        verdict.positions_with_funding += sum(1 for state in states if state.funding.count)
+        verdict.leg_positions_checked += len(states) if leg else 0
         for position, state in zip(stored, states):
             other_fees = {coin: Decimal(cost) for coin, cost in position.other_fees.items()}
-            if other_fees != state.other_fees or any(getattr(position, f) != getattr(state, f) for f in POSITION_FIELDS):
+            if other_fees != state.other_fees or _figures(position) != _figures(state):
                 verdict.position_mismatches += 1
                 if len(verdict.examples) < 20:
-                    verdict.examples.append(f"position {account} {symbol} from {state.first_trade_id}: stored {[getattr(position, f) for f in POSITION_FIELDS]} != {[getattr(state, f) for f in POSITION_FIELDS]}")
+                    verdict.examples.append(f"position {account} {symbol} {leg or 'net'} from {state.first_trade_id}: stored {_figures(position)} != {_figures(state)}")
         verdict.position_mismatches += abs(len(stored) - len(states))
+    # positions in a book the truth has nothing for (a trade booked on the wrong leg, say)
+    verdict.position_mismatches += Position.objects.count() - sum(
+        Position.objects.filter(exchange_id=ids[account], bot_instance=None, symbol=symbol, leg=leg).count() for account, symbol, leg in expected_books
+    )
     return verdict
 
 
@@ -188,9 +229,10 @@ def table(verdict: Verdict) -> tuple[list[str], list[list]]:
         ["missing", verdict.missing],
         ["duplicated", verdict.duplicated],
         ["stored but never made", verdict.unknown],
-        ["stored with other numbers", verdict.field_mismatches],
+        ["stored with other numbers, kind or leg", verdict.field_mismatches],
         ["stored but not folded", verdict.unprocessed],
-        ["positions checked (independent fold)", f"{verdict.positions_checked:,}"],
+        ["positions checked (independent fold, funding included)", f"{verdict.positions_checked:,}"],
+        ["  of them with funding / on a hedge-mode leg", f"{verdict.positions_with_funding:,} / {verdict.leg_positions_checked:,}"],
         ["position mismatches", verdict.position_mismatches],
         ["funding payments made (simulator)", f"{verdict.funding_made:,}"],
         ["funding payments stored", f"{verdict.funding_stored:,}"],
