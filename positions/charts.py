@@ -7,8 +7,9 @@ shows one (rounded by `formatting`). The browser turns the strings into JavaScri
 draw them; what it writes for hover is the string.
 
 Size, average price and PnL are taken at each candle: the position as it stood after its last
-trade up to the candle's end, its PnL at the candle's close (`p2 + p1 x close`; funding is not in
-it). Without candles (the venue did not answer) they are taken at each trade instead.
+trade up to the candle's end, its PnL at the candle's close (`p2 + p1 x close + funding`, the
+funding folded into the position up to the candle's end). Without candles (the venue did not
+answer) they are taken at each trade instead.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from exchanges.decimals import EXACT, decimal_string
 
 from . import formatting
 from .models import Position
-from .selectors import HistoryPoint, position_history, position_trades
+from .selectors import HistoryPoint, position_funding, position_history, position_trades
 from .totals import base_coin, quote_coin
 
 MOST_CANDLES = 400  # the shortest timeframe that shows the position in at most this many candles
@@ -59,20 +60,26 @@ def _after(history: list[HistoryPoint], end_ms: int, start: int) -> int:
     return start
 
 
-def _samples(history: list[HistoryPoint], times: list[tuple[int, int, Decimal | None]]) -> dict[str, list[dict]]:
+def _samples(
+    history: list[HistoryPoint], times: list[tuple[int, int, Decimal | None]], payments: list[tuple[int, Decimal]] = ()
+) -> dict[str, list[dict]]:
     """Size, average price and PnL at each `(time, end, price)`: the position after its last trade
-    up to `end`, its PnL at `price` (or at that trade's price when none is given)."""
+    up to `end`, its PnL at `price` (or at that trade's price when none is given) with the funding
+    `payments` (`(time, amount)`, in time order) made up to `end`."""
     size, average, pnl = [], [], []
-    seen = 0
+    seen = paid = 0
+    funding = Decimal(0)
     for time, end, price in times:
         seen = _after(history, end, seen)
+        while paid < len(payments) and payments[paid][0] <= end:
+            funding, paid = EXACT.add(funding, payments[paid][1]), paid + 1
         if not seen:
             continue
         point = history[seen - 1]
         p2 = EXACT.subtract(point.pnl, EXACT.multiply(point.p1, point.price))
         at = price if price is not None else point.price
         size.append({"time": time, "value": decimal_string(point.p1)})
-        pnl.append({"time": time, "value": decimal_string(EXACT.add(p2, EXACT.multiply(point.p1, at)))})
+        pnl.append({"time": time, "value": decimal_string(EXACT.add(EXACT.add(p2, EXACT.multiply(point.p1, at)), funding))})
         if point.avg_price is not None:
             average.append({"time": time, "value": decimal_string(point.avg_price)})
     return {"size": size, "average_price": average, "pnl": pnl}
@@ -94,6 +101,7 @@ class ChartPlan:
     price_step: Decimal | None
     history: list[HistoryPoint]
     trades: list
+    payments: list[tuple[int, Decimal]]  # the funding folded into the position: (time, amount)
     market_symbol: str
     timeframe: str
     since: int
@@ -112,6 +120,7 @@ def plan_chart(position: Position, amount_step: Decimal | None, price_step: Deci
         price_step=price_step,
         history=position_history(position),
         trades=list(position_trades(position)),
+        payments=[(_ms(p.timestamp), p.amount) for p in position_funding(position)],
         market_symbol=position.exchange.market_symbol(position.symbol),
         timeframe=timeframe,
         since=since,
@@ -166,5 +175,5 @@ def chart_json(plan: ChartPlan, candles: list[Candle], error: str | None) -> dic
             }
             for trade in trades
         ],
-        **_samples(history, at),
+        **_samples(history, at, plan.payments),
     }

@@ -122,3 +122,20 @@ def test_the_chart_needs_a_login(client, simulated_accounts):
 
 def test_an_unknown_positions_chart_is_404(operator_client, db):
     assert operator_client.get("/positions/424242/chart/").status_code == 404
+
+
+def test_a_perpetuals_pnl_on_the_chart_includes_its_funding(operator_client, simulator, simulated_accounts):
+    account = simulated_accounts[BYBIT]
+    market_symbol = account.market_symbol("BTC/USDT")
+    rest_pass(account)
+    simulator.post_trades({"account": BYBIT, "symbol": market_symbol, "side": "buy", "amount": "0.5", "price": "60000"})
+    simulator.post_funding(account=BYBIT, symbol=market_symbol, rate="0.0001", mark_price="61000")
+    rest_pass(account)
+    position = Position.objects.get(exchange=account, symbol="BTC/USDT", is_open=True)
+    assert position.funding < 0  # a long pays at a positive rate
+
+    chart = operator_client.get(f"/positions/{position.pk}/chart/").json()
+
+    closes = {c["time"]: Decimal(c["close"]) for c in chart["candles"]}
+    last = chart["pnl"][-1]
+    assert Decimal(last["value"]) == position.p2 + position.p1 * closes[last["time"]] + position.funding
