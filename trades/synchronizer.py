@@ -250,6 +250,9 @@ class TradeSynchronizer:
         stream = AccountStream(state.account, state.connector.new_client, catch_up, symbols=state.symbols)
         try:
             with priority(CATCH_UP):  # a reconnect's requests go before routine passes'
+                # A pushed trade's leg follows from the account's mode: know it before the first push,
+                # not only once the first REST pass (perhaps a long backfill) has read it.
+                await RestSync(state.account, state.connector.rest_client()).read_position_mode()
                 await stream.run()
         except AccountStopped as stop:
             await db_sync_to_async(_record_error)(state.account, None, str(stop), stop=True)
