@@ -6,16 +6,16 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 
 from exchanges.connectors import ExchangeConnector
 from exchanges.models import ExchangeAccount
 from positions.models import Position
 from trades.models import FundingPayment, RejectedTrade, Trade
-from trades.sync import RestSync
 from trades.synchronizer import TradeSynchronizer
 
 from ..ground_truth import assert_funding_matches_truth, assert_positions_match_truth, assert_trades_match_truth
+from ..passes import rest_pass as one_rest_pass
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ONE_WAY, HEDGE = "bybit_perp", "bybit_hedge"
@@ -38,14 +38,8 @@ def trade(account, symbol, side, amount, price, **more) -> dict:
 
 
 def rest_pass(account: ExchangeAccount) -> None:
-    async def run():
-        connector = ExchangeConnector(account)
-        try:
-            return await RestSync(account, connector.rest_client()).run(account.symbols)
-        finally:
-            await connector.close()
-
-    result = async_to_sync(run)()
+    """One pass, which must not fail."""
+    result = one_rest_pass(account)
     assert not result.failed, result.errors or result.stopped
 
 

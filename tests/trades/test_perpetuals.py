@@ -15,10 +15,10 @@ from exchanges.models import ExchangeAccount
 from trades.audit import audit_account
 from trades.funding import ingest_funding
 from trades.models import FundingCursor, FundingPayment, RejectedTrade, Trade
-from trades.sync import RestSync
 from trades.synchronizer import TradeSynchronizer
 
 from ..ground_truth import assert_funding_matches_truth, assert_trades_match_truth, truth_id
+from ..passes import rest_pass as one_rest_pass
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ONE_WAY, HEDGE = "bybit_perp", "bybit_hedge"
@@ -37,14 +37,8 @@ def simulator_config():
 
 
 def rest_pass(account: ExchangeAccount):
-    async def run():
-        connector = ExchangeConnector(account)
-        try:
-            return await RestSync(account, connector.rest_client()).run(account.symbols)
-        finally:
-            await connector.close()
-
-    result = async_to_sync(run)()
+    """One pass, which must not fail."""
+    result = one_rest_pass(account)
     assert not result.failed, result.errors or result.stopped
     return result
 
